@@ -1,0 +1,83 @@
+# zmx - one Makefile, no recursion, sources found by wildcard.
+#   make            build/libzmx.so build/agentd build/zmx
+#   make check      unit, integration, fuzz and valgrind tests under prove
+#   make asan       the same programs in build-asan/ with ASan and UBSan
+#   make fuzz       libFuzzer targets, each run for FUZZ_SECONDS
+#   make bench      round trips and time per operation (scripts/bench)
+#   make demo       the README's main job: a real program through the portal
+#   make install PREFIX=/usr/local
+
+PREFIX	?= /usr/local
+B	?= build
+CC	?= cc
+OPT	?= -O2
+SAN	?=
+CFLAGS	?=
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
+	-fPIC -fvisibility=hidden -MMD -MP -Icommon $(SAN) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+LIBS	= -lzmq -lsodium -lmsgpackc
+
+COMMON_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard common/*.c))
+SHIM_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard shim/*.c))
+AGENTD_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard agentd/*.c))
+ZMX_OBJ    = $(patsubst %.c,$(B)/%.o,$(wildcard scripts/*.c))
+UNIT_BIN   = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+
+PROGS = $(B)/libzmx.so $(B)/agentd $(B)/zmx
+.PHONY: all check unit asan fuzz bench demo install clean
+all: $(PROGS) $(UNIT_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/libzmx.so: $(SHIM_OBJ) $(COMMON_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,-z,nodelete $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -ldl -lpthread
+
+$(B)/agentd: $(AGENTD_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(B)/zmx: $(ZMX_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# A unit test links common/ and the module it is named after, if any.
+.SECONDEXPANSION:
+$(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(wildcard $(B)/shim/%.o $(B)/agentd/%.o) $$(patsubst %.c,$(B)/%.o,$$(wildcard shim/$$*.c agentd/$$*.c))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=default -Itests -Ishim -Iagentd $(LDFLAGS_ALL) -o $@ $< $(filter %.o,$^) $(LIBS)
+
+unit: $(UNIT_BIN)
+	prove --exec '' $(UNIT_BIN)
+
+check: all
+	ZMX_BUILD=$(abspath $(B)) prove --exec '' --timer $(UNIT_BIN) tests/integration/*.t tests/fuzz/run.t
+
+asan:
+	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
+
+fuzz:
+	ZMX_BUILD=$(abspath $(B)) bash tests/fuzz/run.t
+
+bench: all
+	ZMX_BUILD=$(abspath $(B)) bash scripts/bench
+
+demo: all
+	ZMX_BUILD=$(abspath $(B)) bash scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/zmx \
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(B)/zmx $(DESTDIR)$(PREFIX)/bin/zmx
+	install -m 755 $(B)/agentd $(DESTDIR)$(PREFIX)/sbin/agentd
+	install -m 755 $(B)/libzmx.so $(DESTDIR)$(PREFIX)/lib/zmx/libzmx.so
+	install -m 644 man/zmx.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/libzmx.7 man/zmx-protocol.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -m 644 man/agentd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,142 @@
+/* msg.h - the zmx protocol as C types: one struct per row of msg.def, the
+ * constants the rows use, and the codec. Frames are msgpack:
+ * [type, id, {field: value, ...}]; zmx-protocol(7) is the spec. */
+#ifndef ZMX_MSG_H
+#define ZMX_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZMX_PROTO_VERSION	1
+#define ZMX_VERSION		"0.1.0"
+
+#define ZMX_MAX_PATH	4096		/* bytes in a STR field */
+#define ZMX_MAX_DATA	(16u << 20)	/* bytes in a BIN field */
+#define ZMX_MAX_ENTS	(1u << 20)	/* entries in an ENTS field */
+#define ZMX_MAX_FRAME	(64u << 20)	/* bytes in a whole frame */
+#define ZMX_CHUNK	(1u << 20)	/* whole-fetch threshold, chunk size */
+#define ZMX_TOKEN_LEN	32		/* session token bytes */
+
+/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS/LINK flags */
+#define ZMX_NOFOLLOW	0x1		/* do not follow a final symlink */
+#define ZMX_EACCESS	0x2		/* ACCESS: effective ids (AT_EACCESS) */
+
+/* OPEN flags: read access is always implied */
+#define ZMX_O_WRITE	0x01		/* O_WRONLY or O_RDWR */
+#define ZMX_O_CREAT	0x02
+#define ZMX_O_EXCL	0x04
+#define ZMX_O_TRUNC	0x08
+#define ZMX_O_NOFOLLOW	0x10
+#define ZMX_O_DIRECTORY	0x20
+#define ZMX_O_APPEND	0x40		/* recorded in the audit log only */
+
+/* PUT flags: a write-back of a whole file, never torn */
+#define ZMX_PUT_BEGIN	0x1		/* first chunk: start a new upload */
+#define ZMX_PUT_COMMIT	0x2		/* last chunk: replace the file */
+
+/* RENAME flags are renameat2(2)'s, which are the same on every Linux */
+#define ZMX_RENAME_NOREPLACE	0x1
+#define ZMX_RENAME_EXCHANGE	0x2
+
+/* WELCOME flags */
+#define ZMX_WELCOME_RO	0x1		/* the session's key is read-only */
+
+/* UTIMENS nsec values with a special meaning, as in utimensat(2) */
+#define ZMX_UTIME_NOW	((1l << 30) - 1l)
+#define ZMX_UTIME_OMIT	((1l << 30) - 2l)
+
+/* CHOWN: leave this id unchanged */
+#define ZMX_ID_KEEP	0xffffffffu
+
+/* File metadata as it crosses the wire: a msgpack array of 16 integers in
+ * this order. Times are seconds and nanoseconds. */
+struct zmx_attr {
+	uint64_t	dev, ino;
+	uint32_t	mode, nlink, uid, gid;
+	uint64_t	rdev;
+	int64_t		size;
+	int64_t		blksize, blocks;
+	int64_t		atime_sec, atime_nsec;
+	int64_t		mtime_sec, mtime_nsec;
+	int64_t		ctime_sec, ctime_nsec;
+};
+#define ZMX_ATTR_FIELDS	16
+
+struct zmx_dirent {
+	const char	*name;
+	struct zmx_attr	 st;		/* mode 0: the entry vanished */
+};
+
+enum zmx_msg_kind { ZMX_REQ, ZMX_REP };
+
+enum zmx_msg_type {
+	ZMX_MSG_NONE = 0,
+#define MSG(N, n, id, kind, fields) ZMX_MSG_##N = id,
+#include "msg.def"
+#undef MSG
+	ZMX_MSG_MAX
+};
+
+/* One struct per message. Decoded STR, BIN and ENTS fields are borrowed:
+ * they live until zmx_msg_close() and, for BIN, as long as the frame
+ * buffer given to zmx_msg_decode(). */
+#define U32(f)	uint32_t f;
+#define U64(f)	uint64_t f;
+#define I32(f)	int32_t f;
+#define I64(f)	int64_t f;
+#define STR(f)	const char *f;
+#define BIN(f)	const void *f; size_t f##_len;
+#define ATTR(f)	struct zmx_attr f;
+#define ENTS(f)	const struct zmx_dirent *f; size_t f##_count;
+#define MSG(N, n, id, kind, fields) struct zmx_msg_##n { char _none; fields };
+#include "msg.def"
+#undef MSG
+#undef U32
+#undef U64
+#undef I32
+#undef I64
+#undef STR
+#undef BIN
+#undef ATTR
+#undef ENTS
+
+struct zmx_msg {
+	uint32_t	type;		/* enum zmx_msg_type */
+	uint64_t	id;		/* a reply carries its request's id */
+	union {
+#define MSG(N, n, id, kind, fields) struct zmx_msg_##n n;
+#include "msg.def"
+#undef MSG
+	} u;
+	void		*priv;		/* decoder state; NULL when built */
+};
+
+/* The name of a type ("stat"), or NULL if there is no such row. */
+const char	*zmx_msg_name(uint32_t type);
+/* ZMX_REQ or ZMX_REP; -1 if there is no such row. */
+int		 zmx_msg_kind(uint32_t type);
+
+struct zmx_buf {
+	char	*data;
+	size_t	 len, cap;
+};
+void	zmx_buf_free(struct zmx_buf *b);
+
+/* Appends the frame for m to b (which may hold earlier frames' bytes
+ * after a reset: b->len = 0). Returns 0 or -ENOMEM/-EINVAL. */
+int	zmx_msg_encode(const struct zmx_msg *m, struct zmx_buf *b);
+
+/* Decodes one frame into m. On failure returns -EPROTO (or -ENOMEM)
+ * and writes one line saying why into why[whylen]; m->type and m->id
+ * are set when the frame got that far, so the peer can be answered. */
+int	zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len,
+	    char *why, size_t whylen);
+
+/* Frees what decoding allocated. Accepts a zeroed or built message. */
+void	zmx_msg_close(struct zmx_msg *m);
+
+/* Convenience for the common reply. */
+void	zmx_msg_error(struct zmx_msg *m, uint64_t id, int err,
+	    const char *detail);
+
+#endif

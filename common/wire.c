@@ -1,0 +1,74 @@
+/* wire.c - frames over ZeroMQ: one zmq message per msg.h frame. DEALER
+ * sends the frame alone; ROUTER's identity frame is agentd's business. */
+#include <errno.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "wire.h"
+
+int
+zmx_wire_send(void *sock, const struct zmx_msg *m, struct zmx_buf *scratch,
+    int flags)
+{
+	int r;
+
+	scratch->len = 0;
+	if ((r = zmx_msg_encode(m, scratch)) < 0)
+		return r;
+	if (zmq_send(sock, scratch->data, scratch->len, flags) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+zmx_wire_recv(void *sock, struct zmx_frame *f, int flags, char *why,
+    size_t whylen)
+{
+	memset(&f->msg, 0, sizeof(f->msg));
+	if (zmq_msg_init(&f->raw) < 0)
+		return -errno;
+	f->open = 1;
+	if (zmq_msg_recv(&f->raw, sock, flags) < 0)
+		return -errno;
+	return zmx_msg_decode(&f->msg, zmq_msg_data(&f->raw),
+	    zmq_msg_size(&f->raw), why, whylen);
+}
+
+void
+zmx_frame_close(struct zmx_frame *f)
+{
+	if (!f->open)
+		return;
+	zmx_msg_close(&f->msg);
+	zmq_msg_close(&f->raw);
+	f->open = 0;
+}
+
+int
+zmx_wire_common_opts(void *sock)
+{
+	int64_t max = ZMX_MAX_FRAME;
+	int zero = 0;
+
+	if (zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+zmx_wire_client_keys(void *sock, const struct zmx_keypair *kp,
+    const char *server_pub)
+{
+	if (kp == NULL)
+		return 0;
+	if (server_pub == NULL)
+		return -EINVAL;
+	if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_pub, 40) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, kp->public, 40) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, kp->secret, 40) < 0)
+		return -errno;
+	return 0;
+}
