@@ -1,0 +1,435 @@
+/* conn.c - per-thread DEALER sockets to agentd, the HELLO that joins them
+ * to the session, pipelined request/reply matching by id, timeouts that
+ * turn a silent agentd into EIO rather than a hang (conn.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "conn.h"
+#include "err.h"
+#include "keys.h"
+#include "log.h"
+#include "msg.h"
+
+#define CONN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
+#define CONN_DEFAULT_TIMEOUT	5000
+#define CONN_DOWN_MS		2000	/* fail fast this long after a timeout */
+#define CONN_MAX_BATCH		64
+
+struct conn {
+	void		*sock;
+	unsigned	 gen;		/* process generation it belongs to */
+	uint64_t	 next_id;
+	int		 helloed;	/* WELCOME received on this socket */
+	struct zmx_buf	 buf;
+};
+
+/* Process-wide state. Written by zmx_conn_init() (constructor, before
+ * threads) and under g.lock; zmx_conn_atfork_child() resets what must not
+ * cross fork. */
+static struct {
+	pthread_mutex_t		 lock;
+	void			*ctx;
+	unsigned		 gen;
+	char			 endpoint[512];
+	struct zmx_keypair	*kp;
+	char			 server_pub[ZMX_Z85_LEN + 1];
+	uint8_t			 token[ZMX_TOKEN_LEN];
+	int			 timeout_ms;
+	int64_t			 down_until;	/* monotonic ms */
+	pthread_key_t		 key;		/* closes a thread's socket */
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Statistics: relaxed atomic counters, reset in a fork child. */
+static unsigned long stat_rtt, stat_req[ZMX_MSG_MAX];
+
+/* This thread's connection; NULL until its first request. */
+static __thread struct conn *tconn __attribute__((tls_model("initial-exec")));
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	/* A socket of an earlier generation belongs to a context whose
+	 * threads stayed in the parent: touching it could hang. */
+	if (c->sock != NULL && c->gen == g.gen)
+		zmq_close(c->sock);
+	zmx_buf_free(&c->buf);
+	free(c);
+}
+
+static void
+thread_exit(void *p)
+{
+	struct conn *c = p;
+
+	if (c == tconn)
+		tconn = NULL;
+	conn_free(c);
+}
+
+int
+zmx_conn_init(void)
+{
+	const char *s;
+	char why[256];
+	int i, hi, lo;
+
+	s = getenv("ZMX_ENDPOINT");
+	snprintf(g.endpoint, sizeof(g.endpoint), "%s",
+	    s && *s ? s : CONN_DEFAULT_ENDPOINT);
+	s = getenv("ZMX_TIMEOUT_MS");
+	g.timeout_ms = s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT;
+	pthread_key_create(&g.key, thread_exit);
+
+	s = getenv("ZMX_SESSION");
+	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
+		for (i = 0; i < ZMX_TOKEN_LEN; i++) {
+			hi = hexval(s[2 * i]);
+			lo = hexval(s[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				break;
+			g.token[i] = (uint8_t)(hi << 4 | lo);
+		}
+		if (i < ZMX_TOKEN_LEN) {
+			zmx_warn("ZMX_SESSION is not %d hex digits; using a "
+			    "session of this process only", 2 * ZMX_TOKEN_LEN);
+			s = NULL;
+		}
+	} else
+		s = NULL;
+	if (s == NULL && getrandom(g.token, sizeof(g.token), 0) !=
+	    sizeof(g.token))
+		return -EIO;
+
+	if ((s = getenv("ZMX_KEY")) != NULL && *s != '\0') {
+		struct zmx_keypair *srv = NULL;
+		const char *sp = getenv("ZMX_SERVER_KEY");
+
+		if (zmx_keys_load(s, 1, &g.kp, why, sizeof(why)) < 0) {
+			zmx_err("ZMX_KEY %s: %s", s, why);
+			return -EINVAL;
+		}
+		if (sp == NULL || zmx_keys_load(sp, 0, &srv, why,
+		    sizeof(why)) < 0) {
+			zmx_err("ZMX_SERVER_KEY %s: %s", sp ? sp : "(unset)",
+			    sp ? why : "needed with ZMX_KEY");
+			return -EINVAL;
+		}
+		memcpy(g.server_pub, srv->public, sizeof(g.server_pub));
+		zmx_keys_free(srv);
+	}
+	return 0;
+}
+
+void
+zmx_conn_atfork_child(void)
+{
+	pthread_mutex_init(&g.lock, NULL);
+	g.ctx = NULL;		/* abandoned: its threads are not here */
+	g.gen++;
+	g.down_until = 0;
+	tconn = NULL;		/* abandoned too; see conn_free() */
+	memset(stat_req, 0, sizeof(stat_req));
+	stat_rtt = 0;
+}
+
+/* This thread's connection, made on first use. */
+static struct conn *
+conn_get(void)
+{
+	struct conn *c = tconn;
+	sigset_t all, old;
+	int one = 1, r;
+
+	if (c != NULL && c->gen == g.gen && c->sock != NULL)
+		return c;
+	if (c == NULL || c->gen != g.gen) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return NULL;
+		tconn = c;
+		pthread_setspecific(g.key, c);
+	}
+	c->gen = g.gen;
+	c->helloed = 0;
+	/* libzmq's threads must not take the program's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_mutex_lock(&g.lock);
+	if (g.ctx == NULL)
+		g.ctx = zmq_ctx_new();
+	if (g.ctx != NULL)
+		c->sock = zmq_socket(g.ctx, ZMQ_DEALER);
+	pthread_mutex_unlock(&g.lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (c->sock == NULL)
+		goto fail;
+	r = zmx_wire_common_opts(c->sock);
+	if (r == 0)
+		r = zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+	if (r == 0)
+		r = zmx_wire_client_keys(c->sock, g.kp, g.server_pub);
+	if (r == 0)
+		r = zmq_connect(c->sock, g.endpoint);
+	if (r != 0) {
+		zmx_err("%s: cannot connect: %s", g.endpoint,
+		    zmq_strerror(errno));
+		zmq_close(c->sock);
+		c->sock = NULL;
+		goto fail;
+	}
+	return c;
+fail:
+	return NULL;
+}
+
+static void
+conn_drop_socket(struct conn *c)
+{
+	if (c->sock != NULL)
+		zmq_close(c->sock);
+	c->sock = NULL;
+	c->helloed = 0;
+}
+
+static void
+hello_msg(struct zmx_msg *m, char *client, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(client, len, "libzmx %s pid %ld", ZMX_VERSION,
+	    (long)getpid());
+	m->type = ZMX_MSG_HELLO;
+	m->u.hello.version = ZMX_PROTO_VERSION;
+	m->u.hello.token = g.token;
+	m->u.hello.token_len = sizeof(g.token);
+	m->u.hello.client = client;
+}
+
+/* Waits for one frame until deadline. 0, -ETIMEDOUT, or -errno. */
+static int
+recv_until(struct conn *c, struct zmx_frame *f, int64_t deadline)
+{
+	zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLIN };
+	char why[256];
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = zmq_poll(&it, 1, (long)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		r = zmx_wire_recv(c->sock, f, ZMQ_DONTWAIT, why, sizeof(why));
+		if (r == -EAGAIN || r == -EINTR) {
+			zmx_frame_close(f);
+			continue;
+		}
+		if (r < 0) {
+			zmx_warn("%s: bad reply: %s", g.endpoint, why);
+			zmx_frame_close(f);
+			return -EIO;
+		}
+		return 0;
+	}
+}
+
+/* Sends a frame, waiting up to deadline for the connection (with
+ * ZMQ_IMMEDIATE a DEALER with no connection does not queue). */
+static int
+send_until(struct conn *c, const struct zmx_msg *m, int64_t deadline)
+{
+	zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLOUT };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		r = zmx_wire_send(c->sock, m, &c->buf, ZMQ_DONTWAIT);
+		if (r != -EAGAIN && r != -EINTR)
+			return r;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (zmq_poll(&it, 1, (long)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int
+batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
+    int n, int64_t deadline, int *lost_session)
+{
+	struct zmx_msg hello;
+	struct zmx_frame f;
+	uint64_t first, hello_id = 0;
+	char client[64];
+	int i, got = 0, r;
+
+	*lost_session = 0;
+	if (!c->helloed) {
+		hello_msg(&hello, client, sizeof(client));
+		hello.id = hello_id = ++c->next_id;
+		if ((r = send_until(c, &hello, deadline)) < 0)
+			return r;
+	}
+	first = c->next_id + 1;
+	for (i = 0; i < n; i++) {
+		reqs[i].id = ++c->next_id;
+		memset(&reps[i], 0, sizeof(reps[i]));
+		if ((r = send_until(c, &reqs[i], deadline)) < 0)
+			return r;
+		if (reqs[i].type < ZMX_MSG_MAX)
+			__atomic_add_fetch(&stat_req[reqs[i].type], 1,
+			    __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&stat_rtt, 1, __ATOMIC_RELAXED);
+	while (got < n || (hello_id && !c->helloed)) {
+		if ((r = recv_until(c, &f, deadline)) < 0)
+			return r;
+		if (hello_id && f.msg.id == hello_id) {
+			if (f.msg.type == ZMX_MSG_WELCOME)
+				c->helloed = 1;
+			else {
+				r = zmx_conn_reply_err(&f, ZMX_MSG_WELCOME);
+				zmx_err("%s: HELLO refused: %s %s", g.endpoint,
+				    zmx_err_name(r),
+				    f.msg.type == ZMX_MSG_ERROR ?
+				    f.msg.u.error.detail : "");
+				zmx_frame_close(&f);
+				return r < 0 ? r : -EPROTO;
+			}
+			zmx_frame_close(&f);
+			continue;
+		}
+		if (f.msg.id < first || f.msg.id >= first + (uint64_t)n ||
+		    reps[f.msg.id - first].open) {
+			zmx_frame_close(&f);	/* a late answer to a timeout */
+			continue;
+		}
+		i = (int)(f.msg.id - first);
+		reps[i] = f;
+		got++;
+		if (f.msg.type == ZMX_MSG_ERROR &&
+		    f.msg.u.error.err == ENOTCONN &&
+		    strcmp(f.msg.u.error.errname, "ENOTCONN") == 0)
+			*lost_session = 1;
+	}
+	return 0;
+}
+
+int
+zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
+{
+	struct conn *c;
+	int64_t deadline;
+	int i, lost, r;
+
+	for (i = 0; i < n; i++)
+		memset(&reps[i], 0, sizeof(reps[i]));
+	if (g.down_until && now_ms() < g.down_until)
+		return -EIO;
+	if ((c = conn_get()) == NULL)
+		return -EIO;
+	deadline = now_ms() + g.timeout_ms;
+	r = batch_once(c, reqs, reps, n, deadline, &lost);
+	if (r == 0 && lost) {
+		/* agentd restarted and forgot us: join again, ask again.
+		 * Every request is safe to repeat: it was not carried out. */
+		for (i = 0; i < n; i++)
+			zmx_frame_close(&reps[i]);
+		c->helloed = 0;
+		r = batch_once(c, reqs, reps, n, deadline, &lost);
+	}
+	if (r == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		zmx_frame_close(&reps[i]);
+	if (r == -ETIMEDOUT || r == -EIO) {
+		zmx_err("%s: no answer from agentd in %d ms: EIO", g.endpoint,
+		    g.timeout_ms);
+		g.down_until = now_ms() + CONN_DOWN_MS;
+		conn_drop_socket(c);	/* late replies must not confuse */
+		return -EIO;
+	}
+	conn_drop_socket(c);
+	return r == -EACCES || r == -EPERM || r == -EPROTO ? -EIO : r;
+}
+
+int
+zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want)
+{
+	int e;
+
+	if (rep->msg.type == want)
+		return 0;
+	if (rep->msg.type == ZMX_MSG_ERROR) {
+		e = zmx_err_from_name(rep->msg.u.error.errname);
+		return e > 0 ? -e : -EIO;
+	}
+	return -EIO;
+}
+
+int
+zmx_conn_call(struct zmx_msg *req, struct zmx_frame *rep, unsigned want)
+{
+	int r;
+
+	if ((r = zmx_conn_batch(req, rep, 1)) < 0)
+		return r;
+	return zmx_conn_reply_err(rep, want);
+}
+
+void
+zmx_conn_print_stats(void)
+{
+	char line[2048];
+	size_t n;
+	int i;
+
+	n = snprintf(line, sizeof(line), "zmx: stats: pid %ld: %lu round "
+	    "trips;", (long)getpid(), stat_rtt);
+	for (i = 0; i < ZMX_MSG_MAX && n < sizeof(line); i++)
+		if (stat_req[i] && zmx_msg_name(i))
+			n += snprintf(line + n, sizeof(line) - n, " %s %lu",
+			    zmx_msg_name(i), stat_req[i]);
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)syscall(SYS_write, 2, line, n);
+}

@@ -1,0 +1,511 @@
+/* fs.c - the dispatcher for file operations and attributes (fs.h). A
+ * local path costs one policy match and the real call; a remote one is a
+ * request to agentd, or no request when the attribute cache knows. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "fs.h"
+#include "memfd.h"
+#include "real.h"
+#include "shim.h"
+
+/* Remote st_dev values carry this tag, so that a remote file never has
+ * the device and inode of a local one (cp and find compare them). */
+#define ZMX_DEV_TAG	0x7a6d00000000ull
+
+#define LOCAL_RET(expr)	do { long r_ = (long)(expr); \
+	return r_ < 0 ? -errno : r_; } while (0)
+
+void
+zmx_attr_to_stat(const struct zmx_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = a->dev ^ ZMX_DEV_TAG;
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = a->size;
+	st->st_blksize = a->blksize;
+	st->st_blocks = a->blocks;
+	st->st_atim.tv_sec = a->atime_sec;
+	st->st_atim.tv_nsec = a->atime_nsec;
+	st->st_mtim.tv_sec = a->mtime_sec;
+	st->st_mtim.tv_nsec = a->mtime_nsec;
+	st->st_ctim.tv_sec = a->ctime_sec;
+	st->st_ctim.tv_nsec = a->ctime_nsec;
+}
+
+static void
+stat_to_statx(const struct stat *st, struct statx *stx)
+{
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS;
+	stx->stx_blksize = st->st_blksize;
+	stx->stx_nlink = st->st_nlink;
+	stx->stx_uid = st->st_uid;
+	stx->stx_gid = st->st_gid;
+	stx->stx_mode = st->st_mode;
+	stx->stx_ino = st->st_ino;
+	stx->stx_size = st->st_size;
+	stx->stx_blocks = st->st_blocks;
+	stx->stx_atime.tv_sec = st->st_atim.tv_sec;
+	stx->stx_atime.tv_nsec = st->st_atim.tv_nsec;
+	stx->stx_mtime.tv_sec = st->st_mtim.tv_sec;
+	stx->stx_mtime.tv_nsec = st->st_mtim.tv_nsec;
+	stx->stx_ctime.tv_sec = st->st_ctim.tv_sec;
+	stx->stx_ctime.tv_nsec = st->st_ctim.tv_nsec;
+	stx->stx_rdev_major = major(st->st_rdev);
+	stx->stx_rdev_minor = minor(st->st_rdev);
+	stx->stx_dev_major = major(st->st_dev);
+	stx->stx_dev_minor = minor(st->st_dev);
+}
+
+/* ---- open, close, dup ---------------------------------------------------- */
+
+int
+zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct zmx_where w;
+	int r;
+
+	switch ((r = zmx_where(dirfd, path, 0, &w))) {
+	case ZMX_LOCAL:
+		LOCAL_RET(real_openat(dirfd, path, flags, mode));
+	case ZMX_LOCAL_ABS:
+		LOCAL_RET(real_openat(AT_FDCWD, w.lpath, flags, mode));
+	case ZMX_REMOTE:
+		break;
+	default:
+		return r;
+	}
+	if (flags & O_PATH)
+		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
+		    O_RDONLY;
+	return zmx_memfd_open(w.lpath, w.rpath, flags, mode);
+}
+
+/* Is fd still the memfd we mapped? A program that closed it behind our
+ * back (a raw syscall) may have got the number again for a local file. */
+static int
+still_ours(int fd, const struct zmx_file *f)
+{
+	struct stat ms;
+
+	return real_fstat(fd, &ms) == 0 && ms.st_ino == f->memfd_ino &&
+	    ms.st_nlink == 0;
+}
+
+int
+zmx_fs_close(int fd)
+{
+	struct zmx_file *f;
+	int last, r = 0;
+
+	if (zmx_fdtab_get(fd) == NULL)
+		LOCAL_RET(real_close(fd));
+	f = zmx_fdtab_take(fd, &last);
+	if (f != NULL && last && still_ours(fd, f))
+		r = zmx_memfd_flush(f, fd);
+	zmx_fdtab_unref(f);
+	if (real_close(fd) < 0 && r == 0)
+		r = -errno;
+	return r < 0 && r != -EBADF ? -EIO : r;
+}
+
+int
+zmx_fs_before_dup2(int oldfd, int newfd)
+{
+	struct zmx_file *f;
+	int last;
+
+	/* dup2 closes newfd silently: write it back first, like close */
+	if (oldfd == newfd || zmx_fdtab_get(newfd) == NULL)
+		return 0;
+	f = zmx_fdtab_take(newfd, &last);
+	if (f != NULL && last && still_ours(newfd, f))
+		(void)zmx_memfd_flush(f, newfd);
+	zmx_fdtab_unref(f);
+	return 0;
+}
+
+int
+zmx_fs_dup_to(int oldfd, int newfd, int r)
+{
+	struct zmx_file *f;
+
+	if (r < 0)
+		return -errno;
+	if (newfd != oldfd && (f = zmx_fdtab_get(oldfd)) != NULL)
+		(void)zmx_fdtab_set(newfd, f);
+	return newfd;
+}
+
+int
+zmx_fs_fsync(int fd)
+{
+	struct zmx_file *f = zmx_fdtab_get(fd);
+
+	if (f == NULL)
+		LOCAL_RET(real_fsync(fd));
+	return zmx_memfd_flush(f, fd);
+}
+
+static void
+flush_one(int fd, struct zmx_file *f, void *arg)
+{
+	(void)arg;
+	if (f->kind == ZMX_FILE_REG && still_ours(fd, f))
+		(void)zmx_memfd_flush(f, fd);
+}
+
+void
+zmx_fs_flush_all(void)
+{
+	zmx_fdtab_each(flush_one, NULL);
+}
+
+/* Before a metadata change by path: a dirty open copy written back later
+ * would undo it (its rename replaces the file). */
+struct flush_path {
+	const char	*rpath;
+	int		 unlink;
+};
+
+static void
+flush_path_one(int fd, struct zmx_file *f, void *arg)
+{
+	struct flush_path *fp = arg;
+
+	if (f->kind != ZMX_FILE_REG || strcmp(f->rpath, fp->rpath) != 0)
+		return;
+	if (fp->unlink)
+		f->unlinked = 1;
+	else if (still_ours(fd, f))
+		(void)zmx_memfd_flush(f, fd);
+}
+
+void
+zmx_fs_flush_path(const char *rpath, int unlink)
+{
+	struct flush_path fp = { rpath, unlink };
+
+	zmx_fdtab_each(flush_path_one, &fp);
+}
+
+/* ---- stat ---------------------------------------------------------------- */
+
+static int
+remote_stat(const char *rpath, int nofollow, struct zmx_attr *a)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_frame rep = { 0 };
+	int r;
+
+	if (zmx_cache_get(rpath, !nofollow, a))
+		return 0;
+	req.type = ZMX_MSG_STAT;
+	req.u.stat.path = rpath;
+	req.u.stat.flags = nofollow ? ZMX_NOFOLLOW : 0;
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_ATTR)) == 0) {
+		*a = rep.msg.u.attr.st;
+		if (nofollow || !S_ISLNK(a->mode))
+			zmx_cache_put(rpath, NULL, a);
+	}
+	zmx_frame_close(&rep);
+	return r;
+}
+
+int
+zmx_fs_fstat(int fd, struct stat *st)
+{
+	struct zmx_file *f = zmx_fdtab_get(fd);
+	struct stat ms;
+
+	if (f == NULL || !still_ours(fd, f))
+		LOCAL_RET(real_fstat(fd, st));
+	if (f->kind == ZMX_FILE_DIR) {
+		zmx_attr_to_stat(&f->st, st);
+		return 0;
+	}
+	/* remote metadata, but the size and, once written, the times
+	 * of the content the program holds */
+	ms = (struct stat){ 0 };
+	if (real_fstat(fd, &ms) < 0)
+		return -errno;
+	zmx_attr_to_stat(&f->st, st);
+	st->st_size = ms.st_size;
+	st->st_blocks = ms.st_blocks;
+	if (ms.st_mtim.tv_sec != ZMX_MEMFD_CLEAN_SEC ||
+	    ms.st_mtim.tv_nsec != ZMX_MEMFD_CLEAN_NSEC) {
+		st->st_mtim = ms.st_mtim;
+		st->st_ctim = ms.st_ctim;
+	}
+	return 0;
+}
+
+int
+zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	struct zmx_where w;
+	struct zmx_attr a;
+	int r;
+
+	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) &&
+	    dirfd != AT_FDCWD)
+		return zmx_fs_fstat(dirfd, st);
+	switch ((r = zmx_where(dirfd, path, flags & AT_EMPTY_PATH, &w))) {
+	case ZMX_LOCAL:
+		LOCAL_RET(real_fstatat(dirfd, path, st, flags));
+	case ZMX_LOCAL_ABS:
+		LOCAL_RET(real_fstatat(AT_FDCWD, w.lpath, st, flags));
+	case ZMX_REMOTE:
+		break;
+	default:
+		return r;
+	}
+	if ((r = remote_stat(w.rpath, flags & AT_SYMLINK_NOFOLLOW, &a)) < 0)
+		return r;
+	zmx_attr_to_stat(&a, st);
+	return 0;
+}
+
+int
+zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
+    struct statx *stx)
+{
+	struct zmx_where w;
+	struct stat st;
+	int r;
+
+	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
+		if (zmx_fdtab_get(dirfd) == NULL)
+			LOCAL_RET(real_statx(dirfd, path, flags, mask, stx));
+		if ((r = zmx_fs_fstat(dirfd, &st)) < 0)
+			return r;
+		stat_to_statx(&st, stx);
+		return 0;
+	}
+	switch ((r = zmx_where(dirfd, path, 0, &w))) {
+	case ZMX_LOCAL:
+		LOCAL_RET(real_statx(dirfd, path, flags, mask, stx));
+	case ZMX_LOCAL_ABS:
+		LOCAL_RET(real_statx(AT_FDCWD, w.lpath, flags, mask, stx));
+	case ZMX_REMOTE:
+		break;
+	default:
+		return r;
+	}
+	if ((r = zmx_fs_fstatat(AT_FDCWD, w.lpath, &st,
+	    flags & AT_SYMLINK_NOFOLLOW)) < 0)
+		return r;
+	stat_to_statx(&st, stx);
+	return 0;
+}
+
+/* ---- access and attribute changes ---------------------------------------- */
+
+/* Sends a request that answers OK; the cache is stale afterwards. */
+static int
+remote_ok(struct zmx_msg *req)
+{
+	struct zmx_frame rep = { 0 };
+	int r;
+
+	r = zmx_conn_call(req, &rep, ZMX_MSG_OK);
+	zmx_frame_close(&rep);
+	if (req->type != ZMX_MSG_ACCESS)
+		zmx_cache_invalidate();
+	return r;
+}
+
+/* Resolves (dirfd, path) for an operation that has a local twin taking
+ * (dirfd, path): returns ZMX_REMOTE, or the local result already. */
+#define WHERE_OR(w, dirfd, path, empty, local_call) do {		\
+	int r_ = zmx_where((dirfd), (path), (empty), (w));		\
+	if (r_ == ZMX_LOCAL) {						\
+		int dfd_ = (dirfd);					\
+		const char *p_ = (path);				\
+		LOCAL_RET(local_call);					\
+	}								\
+	if (r_ == ZMX_LOCAL_ABS) {					\
+		int dfd_ = AT_FDCWD;					\
+		const char *p_ = (w)->lpath;				\
+		LOCAL_RET(local_call);					\
+	}								\
+	if (r_ < 0)							\
+		return r_;						\
+} while (0)
+
+int
+zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	struct zmx_attr a;
+
+	WHERE_OR(&w, dirfd, path, flags & AT_EMPTY_PATH,
+	    real_faccessat(dfd_, p_, mode, flags));
+	if (mode == F_OK && zmx_cache_get(w.rpath,
+	    !(flags & AT_SYMLINK_NOFOLLOW), &a))
+		return 0;
+	req.type = ZMX_MSG_ACCESS;
+	req.u.access.path = w.rpath;
+	req.u.access.mode = mode;
+	req.u.access.flags = (flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0) |
+	    (flags & AT_EACCESS ? ZMX_EACCESS : 0);
+	return remote_ok(&req);
+}
+
+/* For f*() calls on a remote fd: the path to name on the wire. */
+static int
+fd_where(int fd, struct zmx_where *w)
+{
+	struct zmx_file *f = zmx_fdtab_get(fd);
+
+	if (f == NULL)
+		return ZMX_LOCAL;
+	if (strlen(f->rpath) >= sizeof(w->rpath))
+		return -ENAMETOOLONG;
+	strcpy(w->rpath, f->rpath);
+	strcpy(w->lpath, f->lpath);
+	if (f->kind == ZMX_FILE_REG && still_ours(fd, f))
+		(void)zmx_memfd_flush(f, fd);
+	return f->kind == ZMX_FILE_TMP ? -EOPNOTSUPP : ZMX_REMOTE;
+}
+
+static int
+where_attr(int dirfd, const char *path, int flags, struct zmx_where *w)
+{
+	int r;
+
+	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH))
+		return fd_where(dirfd, w);
+	if ((r = zmx_where(dirfd, path, 0, w)) == ZMX_REMOTE)
+		zmx_fs_flush_path(w->rpath, 0);
+	return r;
+}
+
+int
+zmx_fs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if (path == NULL) {		/* fchmod(fd) */
+		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
+			LOCAL_RET(real_fchmod(dirfd, mode));
+	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_fchmodat(dirfd, path, mode, flags));
+	else if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_fchmodat(AT_FDCWD, w.lpath, mode, flags));
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_CHMOD;
+	req.u.chmod.path = w.rpath;
+	req.u.chmod.mode = mode & 07777;
+	req.u.chmod.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
+	return remote_ok(&req);
+}
+
+int
+zmx_fs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if (path == NULL) {		/* fchown(fd) */
+		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
+			LOCAL_RET(real_fchown(dirfd, uid, gid));
+	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_fchownat(dirfd, path, uid, gid, flags));
+	else if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_fchownat(AT_FDCWD, w.lpath, uid, gid, flags));
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_CHOWN;
+	req.u.chown.path = w.rpath;
+	req.u.chown.uid = uid == (uid_t)-1 ? ZMX_ID_KEEP : uid;
+	req.u.chown.gid = gid == (gid_t)-1 ? ZMX_ID_KEEP : gid;
+	req.u.chown.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
+	return remote_ok(&req);
+}
+
+int
+zmx_fs_utimensat(int dirfd, const char *path, const struct timespec ts[2],
+    int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if (path == NULL) {		/* futimens(fd) */
+		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
+			LOCAL_RET(real_futimens(dirfd, ts));
+	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_utimensat(dirfd, path, ts, flags));
+	else if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_utimensat(AT_FDCWD, w.lpath, ts, flags));
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_UTIMENS;
+	req.u.utimens.path = w.rpath;
+	req.u.utimens.atime_sec = ts ? ts[0].tv_sec : 0;
+	req.u.utimens.atime_nsec = ts ? ts[0].tv_nsec : ZMX_UTIME_NOW;
+	req.u.utimens.mtime_sec = ts ? ts[1].tv_sec : 0;
+	req.u.utimens.mtime_nsec = ts ? ts[1].tv_nsec : ZMX_UTIME_NOW;
+	req.u.utimens.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
+	return remote_ok(&req);
+}
+
+int
+zmx_fs_truncate(const char *path, off_t len)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if ((r = where_attr(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_truncate(path, len));
+	if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_truncate(w.lpath, len));
+	if (r < 0)
+		return r;
+	if (len < 0)
+		return -EINVAL;
+	req.type = ZMX_MSG_TRUNCATE;
+	req.u.truncate.path = w.rpath;
+	req.u.truncate.len = (uint64_t)len;
+	return remote_ok(&req);
+}
+
+/* Extended attributes are not carried yet: a remote file has none, which
+ * is what cp, ls and shutil handle without complaint. op: 0 get, 1 list,
+ * 2 set or remove. Returns 1 when the caller should make the local call. */
+ssize_t
+zmx_fs_xattr(int dirfd, const char *path, int op)
+{
+	struct zmx_where w;
+	int r;
+
+	if (path == NULL)
+		r = zmx_fdtab_get(dirfd) ? ZMX_REMOTE : ZMX_LOCAL;
+	else
+		r = zmx_where(dirfd, path, 0, &w);
+	if (r < 0)
+		return r;
+	if (r != ZMX_REMOTE)
+		return 1;	/* the caller does the local call */
+	return op == 1 ? 0 : op == 0 ? -ENODATA : -ENOTSUP;
+}

@@ -1,0 +1,365 @@
+/* fs_ns.c - the dispatcher for names: mkdir, unlink, rename, links,
+ * realpath, the cwd and temporary names (fs.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "fs.h"
+#include "memfd.h"
+#include "path.h"
+#include "real.h"
+#include "shim.h"
+
+#define LOCAL_RET(expr)	do { long r_ = (long)(expr); \
+	return r_ < 0 ? -errno : r_; } while (0)
+
+/* A request answered by OK that changes something remote. */
+static int
+remote_change(struct zmx_msg *req)
+{
+	struct zmx_frame rep = { 0 };
+	int r;
+
+	r = zmx_conn_call(req, &rep, ZMX_MSG_OK);
+	zmx_frame_close(&rep);
+	zmx_cache_invalidate();
+	return r;
+}
+
+int
+zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_mkdirat(dirfd, path, mode));
+	if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_mkdirat(AT_FDCWD, w.lpath, mode));
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_MKDIR;
+	req.u.mkdir.path = w.rpath;
+	req.u.mkdir.mode = mode & 07777;
+	return remote_change(&req);
+}
+
+int
+zmx_fs_unlinkat(int dirfd, const char *path, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_unlinkat(dirfd, path, flags));
+	if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_unlinkat(AT_FDCWD, w.lpath, flags));
+	if (r < 0)
+		return r;
+	if (flags & AT_REMOVEDIR) {
+		req.type = ZMX_MSG_RMDIR;
+		req.u.rmdir.path = w.rpath;
+	} else {
+		req.type = ZMX_MSG_UNLINK;
+		req.u.unlink.path = w.rpath;
+	}
+	if ((r = remote_change(&req)) == 0 && !(flags & AT_REMOVEDIR))
+		zmx_fs_flush_path(w.rpath, 1);	/* no write-back now */
+	return r;
+}
+
+/* Moves any open file of this process along with its name. */
+struct moved {
+	const char	*from, *lto, *rto;
+};
+
+static void
+move_one(int fd, struct zmx_file *f, void *arg)
+{
+	const struct moved *m = arg;
+
+	(void)fd;
+	if (strcmp(f->rpath, m->from) == 0) {
+		free(f->lpath);
+		free(f->rpath);
+		f->lpath = strdup(m->lto);
+		f->rpath = strdup(m->rto);
+		if (f->lpath == NULL || f->rpath == NULL)
+			f->unlinked = 1;	/* cannot follow it: drop */
+	}
+}
+
+int
+zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
+    unsigned flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where a, b;
+	struct moved m;
+	int ra, rb, r;
+
+	if ((ra = zmx_where(od, op, 0, &a)) < 0)
+		return ra;
+	if ((rb = zmx_where(nd, np, 0, &b)) < 0)
+		return rb;
+	if (ra != ZMX_REMOTE && rb != ZMX_REMOTE)
+		LOCAL_RET(real_renameat2(ra == ZMX_LOCAL ? od : AT_FDCWD,
+		    ra == ZMX_LOCAL ? op : a.lpath,
+		    rb == ZMX_LOCAL ? nd : AT_FDCWD,
+		    rb == ZMX_LOCAL ? np : b.lpath, flags));
+	if (ra != rb)
+		return -EXDEV;	/* mv then copies, as across filesystems */
+	/* what this process still holds open under the old name must reach
+	 * agentd before the name moves */
+	zmx_fs_flush_path(a.rpath, 0);
+	req.type = ZMX_MSG_RENAME;
+	req.u.rename.from = a.rpath;
+	req.u.rename.to = b.rpath;
+	req.u.rename.flags = flags;
+	if ((r = remote_change(&req)) == 0) {
+		m = (struct moved){ a.rpath, b.lpath, b.rpath };
+		zmx_fdtab_each(move_one, &m);
+	}
+	return r;
+}
+
+int
+zmx_fs_linkat(int od, const char *op, int nd, const char *np, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where a, b;
+	int ra, rb;
+
+	if ((ra = zmx_where(od, op, flags & AT_EMPTY_PATH, &a)) < 0)
+		return ra;
+	if ((rb = zmx_where(nd, np, 0, &b)) < 0)
+		return rb;
+	if (ra != ZMX_REMOTE && rb != ZMX_REMOTE)
+		LOCAL_RET(real_linkat(ra == ZMX_LOCAL ? od : AT_FDCWD,
+		    ra == ZMX_LOCAL ? op : a.lpath,
+		    rb == ZMX_LOCAL ? nd : AT_FDCWD,
+		    rb == ZMX_LOCAL ? np : b.lpath, flags));
+	if (ra != rb)
+		return -EXDEV;
+	zmx_fs_flush_path(a.rpath, 0);
+	req.type = ZMX_MSG_LINK;
+	req.u.link.from = a.rpath;
+	req.u.link.to = b.rpath;
+	req.u.link.flags = flags & AT_SYMLINK_FOLLOW ? 0x4 : 0;
+	return remote_change(&req);
+}
+
+int
+zmx_fs_symlinkat(const char *target, int dirfd, const char *path)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_symlinkat(target, dirfd, path));
+	if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_symlinkat(target, AT_FDCWD, w.lpath));
+	if (r < 0)
+		return r;
+	if (target == NULL)
+		return -EFAULT;
+	/* stored verbatim: the same absolute path means the same file on
+	 * both sides (DESIGN.md decision 1) */
+	req.type = ZMX_MSG_SYMLINK;
+	req.u.symlink.target = target;
+	req.u.symlink.path = w.rpath;
+	return remote_change(&req);
+}
+
+/* A remote path as the program should see it: agentd's answer mapped
+ * back through the rule that sent it there. */
+static int
+unmap(const struct zmx_rule *rule, const char *rpath, char *out, size_t len)
+{
+	const char *rest;
+
+	if (rule->rlen == 0)
+		rest = rpath;
+	else if (strncmp(rpath, rule->rprefix, rule->rlen) == 0 &&
+	    (rpath[rule->rlen] == '/' || rpath[rule->rlen] == '\0'))
+		rest = rpath + rule->rlen;
+	else
+		rest = NULL;
+	if (rest == NULL)	/* outside the rule: agentd's name as is */
+		return snprintf(out, len, "%s", rpath) >= (int)len ?
+		    -ENAMETOOLONG : 0;
+	if (snprintf(out, len, "%.*s%s", (int)rule->len, rule->prefix,
+	    rest) >= (int)len)
+		return -ENAMETOOLONG;
+	if (out[0] == '\0')
+		strcpy(out, "/");
+	return 0;
+}
+
+ssize_t
+zmx_fs_readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_frame rep = { 0 };
+	struct zmx_where w;
+	struct zmx_file *f;
+	size_t n;
+	int r, fd;
+
+	/* /proc/self/fd/N of a remote fd names the remote file, not the
+	 * memfd behind it */
+	if (path != NULL && strncmp(path, "/proc/self/fd/", 14) == 0 &&
+	    sscanf(path + 14, "%d%n", &fd, &r) == 1 && path[14 + r] == '\0' &&
+	    (f = zmx_fdtab_get(fd)) != NULL) {
+		n = strlen(f->lpath);
+		memcpy(buf, f->lpath, n < len ? n : len);
+		return n < len ? n : len;
+	}
+	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
+		LOCAL_RET(real_readlinkat(dirfd, path, buf, len));
+	if (r == ZMX_LOCAL_ABS)
+		LOCAL_RET(real_readlinkat(AT_FDCWD, w.lpath, buf, len));
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_READLINK;
+	req.u.readlink.path = w.rpath;
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0) {
+		n = strlen(rep.msg.u.path.path);
+		if (n > len)
+			n = len;
+		memcpy(buf, rep.msg.u.path.path, n);
+		r = (int)n;
+	}
+	zmx_frame_close(&rep);
+	return r;
+}
+
+int
+zmx_fs_realpath(const char *path, char *out)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_frame rep = { 0 };
+	struct zmx_where w;
+	int r;
+
+	if ((r = zmx_where(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL)
+		return 1;
+	if (r == ZMX_LOCAL_ABS) {
+		if (real_realpath(w.lpath, out) == NULL)
+			return -errno;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	req.type = ZMX_MSG_REALPATH;
+	req.u.realpath.path = w.rpath;
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)
+		r = unmap(w.rule, rep.msg.u.path.path, out, PATH_MAX);
+	zmx_frame_close(&rep);
+	return r;
+}
+
+/* ---- the cwd ------------------------------------------------------------- */
+
+int
+zmx_fs_chdir(const char *path)
+{
+	struct zmx_where w;
+	struct stat st;
+	int r;
+
+	if ((r = zmx_where(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL ||
+	    r == ZMX_LOCAL_ABS) {
+		if (real_chdir(r == ZMX_LOCAL ? path : w.lpath) < 0)
+			return -errno;
+		return zmx_vcwd_set(NULL);
+	}
+	if (r < 0)
+		return r;
+	if ((r = zmx_fs_fstatat(AT_FDCWD, w.lpath, &st, 0)) < 0)
+		return r;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return zmx_vcwd_set(w.lpath);
+}
+
+int
+zmx_fs_fchdir(int fd)
+{
+	struct zmx_file *f = zmx_fdtab_get(fd);
+
+	if (f == NULL) {
+		if (real_fchdir(fd) < 0)
+			return -errno;
+		return zmx_vcwd_set(NULL);
+	}
+	if (f->kind != ZMX_FILE_DIR)
+		return -ENOTDIR;
+	return zmx_vcwd_set(f->lpath);
+}
+
+int
+zmx_fs_getcwd(char *buf, size_t size)
+{
+	int n;
+
+	if ((n = zmx_vcwd_get(buf, size)) != 0)
+		return n;
+	if (real_getcwd(buf, size) == NULL)
+		return -errno;
+	return (int)strlen(buf);
+}
+
+/* ---- temporary names ----------------------------------------------------- */
+
+/* mkstemp(3) and friends: glibc makes the file with its internal open,
+ * which symbol interposition never sees, so a remote template is done
+ * here. dir: mkdtemp. Returns the fd (0 for dir) or -errno; *local says
+ * the template is local and nothing was done. */
+int
+zmx_fs_mkstemp(char *tmpl, int suffixlen, int flags, int dir, int *local)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+	    "QRSTUVWXYZ0123456789";
+	struct zmx_where w;
+	unsigned char rnd[6];
+	size_t len;
+	char *x;
+	int i, r, tries;
+
+	*local = 0;
+	if ((r = zmx_where(AT_FDCWD, tmpl, 0, &w)) != ZMX_REMOTE) {
+		*local = r >= 0;
+		return r < 0 ? r : 0;
+	}
+	len = strlen(tmpl);
+	if (suffixlen < 0 || len < (size_t)suffixlen + 6)
+		return -EINVAL;
+	x = tmpl + len - suffixlen - 6;
+	if (strncmp(x, "XXXXXX", 6) != 0)
+		return -EINVAL;
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -EIO;
+		for (i = 0; i < 6; i++)
+			x[i] = set[rnd[i] % (sizeof(set) - 1)];
+		if (dir)
+			r = zmx_fs_mkdirat(AT_FDCWD, tmpl, 0700);
+		else
+			r = zmx_fs_openat(AT_FDCWD, tmpl, O_RDWR | O_CREAT |
+			    O_EXCL | (flags & ~O_ACCMODE), 0600);
+		if (r != -EEXIST)
+			return r;
+	}
+	return -EEXIST;
+}

@@ -1,0 +1,102 @@
+/* init.c - the shim's start and end in the program: load the policy, join
+ * agentd's session, adopt remote fds inherited across exec; at exit, write
+ * back what is still open and print ZMX_STATS figures. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "fs.h"
+#include "guard.h"
+#include "io.h"
+#include "log.h"
+#include "memfd.h"
+#include "real.h"
+#include "shim.h"
+
+__thread struct zmx_tls zmx_tls __attribute__((tls_model("initial-exec")));
+
+/* Both written by the constructor only, before the program's threads. */
+int zmx_shim_ready;
+struct zmx_policy zmx_policy;
+
+static int stats_on;
+
+static int
+load_policy(void)
+{
+	const char *text = getenv("ZMX_POLICY"), *file = getenv("ZMX_PROFILE");
+	char why[512], buf[65536];
+	ssize_t n;
+	int fd, r;
+
+	if ((text == NULL || *text == '\0') && file != NULL && *file != '\0') {
+		if ((fd = real_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC)) <
+		    0 || (n = zmx_io_read_all(fd, buf, sizeof(buf) - 1, -1)) < 0) {
+			zmx_err("ZMX_PROFILE %s: %s", file, strerror(errno));
+			if (fd >= 0)
+				real_close(fd);
+			return -EINVAL;
+		}
+		real_close(fd);
+		buf[n] = '\0';
+		text = buf;
+	}
+	if (text == NULL)
+		return 0;
+	if ((r = zmx_policy_parse(&zmx_policy, text, why, sizeof(why))) < 0) {
+		zmx_err("ZMX_POLICY: %s; every path stays local", why);
+		zmx_policy_free(&zmx_policy);
+	}
+	return r;
+}
+
+static void
+atfork_child(void)
+{
+	zmx_conn_atfork_child();
+}
+
+__attribute__((constructor)) static void
+zmx_init(void)
+{
+	const char *s;
+
+	zmx_real_init();
+	zmx_tls.depth++;	/* our own calls below go to libc */
+	zmx_log_init("zmx", getenv);
+	if (load_policy() < 0 || !zmx_policy.any_remote)
+		goto out;	/* nothing remote: the shim stays out of the way */
+	if (zmx_conn_init() < 0) {
+		zmx_policy_free(&zmx_policy);
+		goto out;
+	}
+	if (zmx_vcwd_init() < 0)
+		zmx_warn("ZMX_CWD: too long; the cwd stays local");
+	zmx_memfd_adopt();
+	pthread_atfork(NULL, NULL, atfork_child);
+	s = getenv("ZMX_STATS");
+	stats_on = s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);
+out:
+	zmx_tls.depth--;
+}
+
+__attribute__((destructor)) static void
+zmx_fini(void)
+{
+	if (!zmx_shim_ready)
+		return;
+	zmx_tls.depth++;
+	/* stdio buffers would be flushed after us by exit(): do it now, so
+	 * what they hold reaches the memfd before it is written back */
+	fflush(NULL);
+	zmx_fs_flush_all();
+	if (stats_on)
+		zmx_conn_print_stats();
+	zmx_tls.depth--;
+}

@@ -1,0 +1,28 @@
+/* memfd.h - remote regular files as real file descriptors (DESIGN.md
+ * decision 2): fetched whole into a memfd on open, written back whole on
+ * close or fsync when changed. */
+#ifndef ZMX_MEMFD_H
+#define ZMX_MEMFD_H
+
+#include <sys/types.h>
+
+#include "fdtab.h"
+
+/* The mtime a clean memfd carries: a write moves it, so "changed since
+ * fetched" is one fstat, and it survives exec (an adopted fd). */
+#define ZMX_MEMFD_CLEAN_SEC	1
+#define ZMX_MEMFD_CLEAN_NSEC	20251125
+
+/* Opens lpath/rpath remotely with open(2) flags and mode; returns the fd
+ * (in fdtab) or -errno. Directories get a placeholder fd of kind DIR. */
+int	zmx_memfd_open(const char *lpath, const char *rpath, int flags,
+	    mode_t mode);
+/* Writes fd's content back if it changed. 0 or -errno. */
+int	zmx_memfd_flush(struct zmx_file *f, int fd);
+/* A new memfd for a file, named so that an exec'd program can adopt it.
+ * Returns the fd or -errno. */
+int	zmx_memfd_create(int kind, const char *lpath, int cloexec);
+/* At start-up: take over memfds this process inherited across exec. */
+void	zmx_memfd_adopt(void);
+
+#endif

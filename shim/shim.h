@@ -1,0 +1,37 @@
+/* shim.h - process-wide state of libzmx.so and the question every wrapper
+ * asks first: is this path remote, and what is it called on agentd? */
+#ifndef ZMX_SHIM_H
+#define ZMX_SHIM_H
+
+#include <limits.h>
+
+#include "policy.h"
+
+/* Loaded by the constructor from ZMX_POLICY / ZMX_PROFILE, before any
+ * thread of the program runs; read-only afterwards. */
+extern struct zmx_policy zmx_policy;
+
+struct zmx_where {
+	const struct zmx_rule	*rule;
+	char			 lpath[PATH_MAX];	/* the program's view */
+	char			 rpath[PATH_MAX];	/* agentd's view */
+};
+
+enum {
+	ZMX_LOCAL = 0,		/* local: call libc with the original args */
+	ZMX_REMOTE = 1,		/* remote: w->lpath and w->rpath are set */
+	ZMX_LOCAL_ABS = 2,	/* local, but only as w->lpath (a relative
+				 * path that left a remote cwd) */
+};
+
+/* Where (dirfd, path) lives. empty_ok: AT_EMPTY_PATH semantics. Returns
+ * ZMX_LOCAL, ZMX_REMOTE, ZMX_LOCAL_ABS or -errno. */
+int	zmx_where(int dirfd, const char *path, int empty_ok,
+	    struct zmx_where *w);
+
+/* The virtual cwd (vcwd.c): NULL when the cwd is local. */
+int	zmx_vcwd_init(void);
+int	zmx_vcwd_get(char *buf, size_t size);	/* length, 0 if local */
+int	zmx_vcwd_set(const char *lpath);	/* NULL: local again */
+
+#endif

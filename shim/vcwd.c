@@ -1,0 +1,152 @@
+/* vcwd.c - the virtual cwd and path classification (shim.h). When the
+ * program's cwd is remote, the real cwd stays where it was and relative
+ * paths are joined here; the kernel never sees them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdtab.h"
+#include "path.h"
+#include "real.h"
+#include "shim.h"
+
+/* The remote cwd, or NULL. Replaced under lock; an old string is freed
+ * only under the lock, and readers copy it under the lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char *vcwd;
+
+int
+zmx_vcwd_get(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (__atomic_load_n(&vcwd, __ATOMIC_ACQUIRE) == NULL)
+		return 0;
+	pthread_mutex_lock(&lock);
+	if (vcwd != NULL) {
+		n = strlen(vcwd);
+		if (n + 1 > size)
+			n = (size_t)-ERANGE;
+		else
+			memcpy(buf, vcwd, n + 1);
+	}
+	pthread_mutex_unlock(&lock);
+	return (int)n;
+}
+
+int
+zmx_vcwd_set(const char *lpath)
+{
+	char *n = NULL, *old;
+
+	if (lpath != NULL && (n = strdup(lpath)) == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	old = vcwd;
+	__atomic_store_n(&vcwd, n, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&lock);
+	free(old);
+	return 0;
+}
+
+int
+zmx_vcwd_init(void)
+{
+	char buf[PATH_MAX], norm[PATH_MAX];
+	const char *s = getenv("ZMX_CWD");
+
+	if (s == NULL || s[0] != '/') {
+		if (real_getcwd(buf, sizeof(buf)) == NULL)
+			return 0;
+		s = buf;
+	}
+	if (zmx_path_join("/", s, norm, sizeof(norm)) < 0)
+		return -ENAMETOOLONG;
+	if (zmx_policy_match(&zmx_policy, norm) != NULL)
+		return zmx_vcwd_set(norm);
+	return 0;
+}
+
+/* "/proc/self/fd/N[/rest]" with N a remote fd: the path it stands for
+ * (Claude Code reaches files through its open directory fds this way). */
+static int
+proc_fd_path(const char *path, char *out, size_t outlen)
+{
+	struct zmx_file *f;
+	const char *p;
+	char *end;
+	long fd;
+
+	if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		p = path + 14;
+	else
+		return 0;
+	fd = strtol(p, &end, 10);
+	if (end == p || (*end != '/' && *end != '\0') ||
+	    (f = zmx_fdtab_get((int)fd)) == NULL)
+		return 0;
+	/* A regular file's own link stays local: it reopens the memfd. */
+	if (f->kind != ZMX_FILE_DIR && *end == '\0')
+		return 0;
+	return zmx_path_join(f->lpath, *end ? end + 1 : ".", out, outlen) < 0 ?
+	    -ENAMETOOLONG : 1;
+}
+
+int
+zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
+{
+	struct zmx_file *f;
+	char base[PATH_MAX];
+	int r;
+
+	if (path == NULL || !zmx_policy.any_remote)
+		return ZMX_LOCAL;
+	if (path[0] == '/') {
+		if (path[1] == 'p' && (r = proc_fd_path(path, w->lpath,
+		    sizeof(w->lpath))) != 0) {
+			if (r < 0)
+				return r;
+		} else if (zmx_path_is_normal(path)) {
+			/* the common case: no copy unless remote */
+			if ((w->rule = zmx_policy_match(&zmx_policy, path)) ==
+			    NULL)
+				return ZMX_LOCAL;
+			if (strlen(path) >= sizeof(w->lpath))
+				return -ENAMETOOLONG;
+			strcpy(w->lpath, path);
+			goto remote;
+		} else if (zmx_path_join("/", path, w->lpath,
+		    sizeof(w->lpath)) < 0)
+			return -ENAMETOOLONG;
+		if ((w->rule = zmx_policy_match(&zmx_policy, w->lpath)) == NULL)
+			return ZMX_LOCAL_ABS;
+		goto remote;
+	}
+	if (dirfd == AT_FDCWD) {
+		if ((r = zmx_vcwd_get(base, sizeof(base))) <= 0)
+			return r < 0 ? r : ZMX_LOCAL;
+	} else {
+		if ((f = zmx_fdtab_get(dirfd)) == NULL)
+			return ZMX_LOCAL;
+		if (path[0] == '\0' && !empty_ok)
+			return -ENOENT;
+		if (f->kind != ZMX_FILE_DIR && path[0] != '\0')
+			return -ENOTDIR;
+		if (strlen(f->lpath) >= sizeof(base))
+			return -ENAMETOOLONG;
+		strcpy(base, f->lpath);
+	}
+	if (path[0] == '\0' && dirfd == AT_FDCWD)
+		return ZMX_LOCAL;	/* the kernel says ENOENT */
+	if (zmx_path_join(base, path, w->lpath, sizeof(w->lpath)) < 0)
+		return -ENAMETOOLONG;
+	if ((w->rule = zmx_policy_match(&zmx_policy, w->lpath)) == NULL)
+		return ZMX_LOCAL_ABS;
+remote:
+	if (zmx_policy_map(w->rule, w->lpath, w->rpath, sizeof(w->rpath)) < 0)
+		return -ENAMETOOLONG;
+	return ZMX_REMOTE;
+}

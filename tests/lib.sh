@@ -1,0 +1,160 @@
+# lib.sh - what every integration test needs: TAP output, a private agentd
+# in its own mount and UTS namespace (the "remote machine"), and programs
+# run under `zmx run` on the local side.
+#
+# Layout of a test's scratch directory $T (under /var/tmp, since /tmp is
+# remote in these tests):
+#   $T/ws          the workspace path; locally it holds only .local-marker
+#   $T/remote/ws   what agentd sees at $T/ws (bind-mounted in its namespace)
+#   $T/remote/tmp  what agentd sees at /tmp
+# A test asserts what the program printed, what changed under $T/remote,
+# and that $T/ws and the local /tmp stayed as they were.
+#
+# ZMX_KEEP=1 keeps $T; ZMX_AGENTD_VALGRIND=1 runs agentd under valgrind
+# and fails the test on any valgrind error.
+
+set -u
+B=${ZMX_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+T=$(mktemp -d /var/tmp/zmxt.XXXXXX)
+WS=$T/ws
+R=$T/remote
+mkdir -p "$WS" "$R/ws" "$R/tmp"
+chmod 1777 "$R/tmp"
+echo "local side: must stay untouched" > "$WS/.local-marker"
+AGENTD_PID=
+EP=
+_n=0
+_failed=0
+
+# ---- TAP ------------------------------------------------------------------
+
+ok() {	# ok COND-STATUS DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+is() {	# is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" | head -40
+	fi
+}
+
+like() {	# like GOT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2" | head -40
+	fi
+}
+
+unlike() {	# unlike GOT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		printf '#   got:  %s\n#   must not match: %s\n' "$1" "$2" | head -40
+	else
+		ok 0 "$3"
+	fi
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+diag() {
+	printf '# %s\n' "$@"
+}
+
+# ---- agentd ---------------------------------------------------------------
+
+# zmx_start_agentd [AGENTD ARGS...]: agentd serving tcp on loopback from
+# its own mount+UTS namespace, hostname zmx-remote, audit log $T/audit.log.
+zmx_start_agentd() {
+	local wrap=""
+
+	rm -f "$T/endpoint"
+	if [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
+		wrap="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=$T/valgrind.%p"
+	fi
+	unshare -m -u --propagation private /bin/sh -c '
+		set -e
+		hostname zmx-remote
+		mount --bind "$1/remote/ws" "$1/ws"
+		mount --bind "$1/remote/tmp" /tmp
+		shift
+		exec "$@"' sh "$T" $wrap "$B/agentd" -l 'tcp://127.0.0.1:*' \
+	    -E "$T/endpoint" -a "$T/audit.log" "$@" 2>>"$T/agentd.log" &
+	AGENTD_PID=$!
+	for _ in $(seq 1 200); do
+		[ -s "$T/endpoint" ] && break
+		kill -0 "$AGENTD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ ! -s "$T/endpoint" ]; then
+		echo "Bail out! agentd did not start: $(cat "$T/agentd.log")"
+		exit 1
+	fi
+	EP=$(cat "$T/endpoint")
+}
+
+zmx_stop_agentd() {
+	[ -n "$AGENTD_PID" ] || return 0
+	kill -TERM "$AGENTD_PID" 2>/dev/null
+	wait "$AGENTD_PID" 2>/dev/null
+	AGENTD_PID=
+	if [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
+		local errs
+		errs=$(cat "$T"/valgrind.* 2>/dev/null)
+		is "$errs" "" "valgrind found no error in agentd"
+	fi
+}
+
+# zmx_run [PROGRAM ARGS...]: the program under the shim, cwd the workspace
+zmx_run() {
+	ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
+	    "$B/zmx" run -e "$EP" -C "$WS" -- "$@"
+}
+
+# Every file under a directory, with its content digest, for "untouched"
+# checks.
+snapshot() {
+	(cd "$1" && find . -printf '%p %y %s\n' | sort && \
+	    find . -type f -exec md5sum {} + | sort)
+}
+
+# Call at the start: records the local side. local_untouched at the end
+# checks it.
+_local_before=$(snapshot "$WS")
+
+local_untouched() {
+	is "$(snapshot "$WS")" "$_local_before" \
+	    "the local workspace directory was not touched"
+}
+
+done_testing() {
+	zmx_stop_agentd
+	echo "1..$_n"
+	if [ "$_failed" -ne 0 ] || [ "${ZMX_KEEP:-0}" = 1 ]; then
+		echo "# kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	[ "$_failed" -eq 0 ]
+}
+
+_cleanup() {
+	if [ -n "$AGENTD_PID" ]; then
+		kill -TERM "$AGENTD_PID" 2>/dev/null
+		wait "$AGENTD_PID" 2>/dev/null
+	fi
+}
+trap _cleanup EXIT
