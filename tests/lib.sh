@@ -11,7 +11,9 @@
 # and that $T/ws and the local /tmp stayed as they were.
 #
 # ZMX_KEEP=1 keeps $T; ZMX_AGENTD_VALGRIND=1 runs agentd under valgrind
-# and fails the test on any valgrind error.
+# and fails the test on any valgrind error; ZMX_ASAN=1 (with ZMX_BUILD
+# pointing at build-asan) preloads the ASan runtime for the shim and fails
+# the test on any sanitizer report from agentd.
 
 set -u
 B=${ZMX_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -116,11 +118,25 @@ zmx_stop_agentd() {
 		errs=$(cat "$T"/valgrind.* 2>/dev/null)
 		is "$errs" "" "valgrind found no error in agentd"
 	fi
+	if [ "${ZMX_ASAN:-0}" = 1 ]; then
+		unlike "$(cat "$T/agentd.log")" "Sanitizer|runtime error" \
+		    "no sanitizer report from agentd"
+	fi
 }
+
+# The shim built with ASan needs the runtime loaded first; zmx run puts
+# libzmx.so first, so the order check is relaxed (malloc still resolves
+# to the runtime, which is all it needs).
+if [ "${ZMX_ASAN:-0}" = 1 ]; then
+	_asan_rt=$(gcc -print-file-name=libasan.so)
+	export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0:abort_on_error=1
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+fi
 
 # zmx_run [PROGRAM ARGS...]: the program under the shim, cwd the workspace
 zmx_run() {
 	ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
+	    LD_PRELOAD=${_asan_rt:-${LD_PRELOAD:-}} \
 	    "$B/zmx" run -e "$EP" -C "$WS" -- "$@"
 }
 
