@@ -58,9 +58,6 @@ $(B)/tests/test_%: tests/unit/test_%.c $(COMMON_OBJ) $$(addprefix $(B)/obj/,$$(s
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fvisibility=default -Itests -Ishim -Iagentd $(LDFLAGS_ALL) -o $@ $< $(filter %.o,$^) $(LIBS)
 
-# modules a unit test needs beyond its own
-$(B)/tests/test_policy: $(B)/obj/shim/path.o
-
 unit: $(UNIT_BIN)
 	prove --exec '' $(UNIT_BIN)
 

@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "io.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
@@ -416,7 +417,7 @@ zmx_conn_call(struct zmx_msg *req, struct zmx_frame *rep, unsigned want)
 }
 
 void
-zmx_conn_print_stats(void)
+zmx_conn_print_stats(int fd)
 {
 	char line[2048];
 	size_t n;
@@ -431,5 +432,5 @@ zmx_conn_print_stats(void)
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	(void)syscall(SYS_write, 2, line, n);
+	(void)zmx_io_write_all(fd, line, n, -1);
 }

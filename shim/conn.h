@@ -32,6 +32,6 @@ int	zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want);
 void	zmx_conn_atfork_child(void);
 
 /* Statistics for ZMX_STATS: round trips and requests per type. */
-void	zmx_conn_print_stats(void);
+void	zmx_conn_print_stats(int fd);
 
 #endif

@@ -24,7 +24,9 @@ __thread struct zmx_tls zmx_tls __attribute__((tls_model("initial-exec")));
 int zmx_shim_ready;
 struct zmx_policy zmx_policy;
 
-static int stats_on;
+/* ZMX_STATS: where the figures go. A dup of stderr taken at start-up,
+ * since programs like cat close fd 2 before exit. -1: no statistics. */
+static int stats_fd = -1;
 
 static int
 load_policy(void)
@@ -80,7 +82,8 @@ zmx_init(void)
 	zmx_memfd_adopt();
 	pthread_atfork(NULL, NULL, atfork_child);
 	s = getenv("ZMX_STATS");
-	stats_on = s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+	if (s != NULL && *s != '\0' && strcmp(s, "0") != 0)
+		stats_fd = real_fcntl(2, F_DUPFD_CLOEXEC, 100);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);
 out:
 	zmx_tls.depth--;
@@ -96,7 +99,7 @@ zmx_fini(void)
 	 * what they hold reaches the memfd before it is written back */
 	fflush(NULL);
 	zmx_fs_flush_all();
-	if (stats_on)
-		zmx_conn_print_stats();
+	if (stats_fd >= 0)
+		zmx_conn_print_stats(stats_fd);
 	zmx_tls.depth--;
 }
