@@ -253,6 +253,38 @@ zmx_fs_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+/* An fd of this process on rpath whose content changed since it was
+ * fetched, or -1: a stat by path must see our own writes, as NFS shows a
+ * client its own. */
+struct find_dirty {
+	const char	*rpath;
+	int		 fd;
+};
+
+static void
+find_dirty_one(int fd, struct zmx_file *f, void *arg)
+{
+	struct find_dirty *fd_ = arg;
+	struct stat ms;
+
+	if (fd_->fd >= 0 || f->kind != ZMX_FILE_REG || f->unlinked ||
+	    strcmp(f->rpath, fd_->rpath) != 0)
+		return;
+	if (real_fstat(fd, &ms) == 0 && ms.st_ino == f->memfd_ino &&
+	    (ms.st_mtim.tv_sec != ZMX_MEMFD_CLEAN_SEC ||
+	    ms.st_mtim.tv_nsec != ZMX_MEMFD_CLEAN_NSEC))
+		fd_->fd = fd;
+}
+
+static int
+dirty_fd(const char *rpath)
+{
+	struct find_dirty f = { rpath, -1 };
+
+	zmx_fdtab_each(find_dirty_one, &f);
+	return f.fd;
+}
+
 int
 zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
@@ -273,6 +305,8 @@ zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	default:
 		return r;
 	}
+	if ((r = dirty_fd(w.rpath)) >= 0)
+		return zmx_fs_fstat(r, st);
 	if ((r = remote_stat(w.rpath, flags & AT_SYMLINK_NOFOLLOW, &a)) < 0)
 		return r;
 	zmx_attr_to_stat(&a, st);

@@ -13,6 +13,7 @@
 struct zmx_tls {
 	int	depth;		/* >0: inside the shim on this thread */
 	int	saved_errno;	/* errno at entry, restored on success */
+	int	vfork_pid;	/* a vfork child's chdir: its pid (vcwd.c) */
 };
 extern __thread struct zmx_tls zmx_tls
     __attribute__((tls_model("initial-exec")));
@@ -44,6 +45,14 @@ zmx_guard_force(void)
 {
 	zmx_tls.depth++;
 	zmx_tls.saved_errno = errno;
+}
+
+/* For wrappers that only need real_*() resolved. */
+static inline void
+zmx_real_ensure(void)
+{
+	if (!__atomic_load_n(&zmx_real_ready, __ATOMIC_ACQUIRE))
+		zmx_real_init();
 }
 
 static inline void

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -61,6 +62,7 @@ static void
 atfork_child(void)
 {
 	zmx_conn_atfork_child();
+	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 }
 
 __attribute__((constructor)) static void

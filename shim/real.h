@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <spawn.h>
 #include <utime.h>
 
 #define ZMX_EXPORT __attribute__((visibility("default")))

@@ -33,5 +33,6 @@ int	zmx_where(int dirfd, const char *path, int empty_ok,
 int	zmx_vcwd_init(void);
 int	zmx_vcwd_get(char *buf, size_t size);	/* length, 0 if local */
 int	zmx_vcwd_set(const char *lpath);	/* NULL: local again */
+extern int zmx_vcwd_pid;			/* reset after fork */
 
 #endif

@@ -6,9 +6,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "guard.h"
 #include "path.h"
 #include "real.h"
 #include "shim.h"
@@ -18,11 +20,34 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *vcwd;
 
+/* Our pid, to tell a vfork child (same memory, other pid) from us.
+ * Written by the constructor and the atfork child handler. */
+int zmx_vcwd_pid;
+
+/* A vfork child's cwd: kept out of the memory it shares with its parent
+ * except this buffer, tagged with the child's pid (zmx_tls.vfork_pid), so
+ * the parent ignores it. Only the exec that follows reads it. */
+static __thread char vfork_cwd[PATH_MAX] __attribute__((tls_model("initial-exec")));
+
+static int
+in_vfork_child(void)
+{
+	return zmx_vcwd_pid != 0 && (int)syscall(SYS_getpid) != zmx_vcwd_pid;
+}
+
 int
 zmx_vcwd_get(char *buf, size_t size)
 {
 	size_t n = 0;
 
+	if (zmx_tls.vfork_pid != 0 && zmx_tls.vfork_pid ==
+	    (int)syscall(SYS_getpid)) {
+		n = strlen(vfork_cwd);
+		if (n + 1 > size)
+			return -ERANGE;
+		memcpy(buf, vfork_cwd, n + 1);
+		return (int)n;
+	}
 	if (__atomic_load_n(&vcwd, __ATOMIC_ACQUIRE) == NULL)
 		return 0;
 	pthread_mutex_lock(&lock);
@@ -42,11 +67,22 @@ zmx_vcwd_set(const char *lpath)
 {
 	char *n = NULL, *old;
 
+	if (in_vfork_child()) {
+		/* no malloc, no change the parent would see */
+		if (lpath != NULL && strlen(lpath) >= sizeof(vfork_cwd))
+			return -ENAMETOOLONG;
+		strcpy(vfork_cwd, lpath ? lpath : "");
+		zmx_tls.vfork_pid = (int)syscall(SYS_getpid);
+		return 0;
+	}
 	if (lpath != NULL && (n = strdup(lpath)) == NULL)
 		return -ENOMEM;
 	pthread_mutex_lock(&lock);
 	old = vcwd;
 	__atomic_store_n(&vcwd, n, __ATOMIC_RELEASE);
+	/* what an exec'd program starts in (execv, system, popen use
+	 * environ; wrap_exec.c fixes explicit environments) */
+	setenv("ZMX_CWD", n ? n : "", 1);
 	pthread_mutex_unlock(&lock);
 	free(old);
 	return 0;
@@ -58,6 +94,7 @@ zmx_vcwd_init(void)
 	char buf[PATH_MAX], norm[PATH_MAX];
 	const char *s = getenv("ZMX_CWD");
 
+	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 	if (s == NULL || s[0] != '/') {
 		if (real_getcwd(buf, sizeof(buf)) == NULL)
 			return 0;
