@@ -519,6 +519,76 @@ unknown_key(struct dec *d, const msgpack_object *key)
 #undef ATTR
 #undef ENTS
 
+/* msgpack-c allocates what a container header declares before it reads
+ * the elements: a 20-byte frame could ask for 64 GiB. Walk the headers
+ * first and refuse any count that the remaining bytes cannot hold (each
+ * element takes at least one byte). Linear, no allocation. */
+static int
+precheck(struct dec *d, const uint8_t *p, size_t len)
+{
+	static const uint8_t fixed[32] = {	/* 0xc0..0xdf: bytes after */
+		0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8,
+		1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4,
+	};
+	size_t pos = 0, k, i;
+	uint64_t need = 1, n, v;
+	uint8_t b;
+
+	while (need > 0 && pos < len) {
+		b = p[pos++];
+		need--;
+		n = 0;
+		if (b <= 0x7f || b >= 0xe0)
+			continue;
+		if (b <= 0x8f) {		/* fixmap */
+			n = 2u * (b & 0x0f);
+			goto count;
+		}
+		if (b <= 0x9f) {		/* fixarray */
+			n = b & 0x0f;
+			goto count;
+		}
+		if (b <= 0xbf) {		/* fixstr */
+			pos += b & 0x1f;
+			continue;
+		}
+		if (b == 0xc1)
+			return fail(d, "reserved byte 0xc1 at offset %zu",
+			    pos - 1);
+		k = fixed[b - 0xc0];
+		if (pos + k > len)
+			break;			/* truncated: unpack says so */
+		for (v = 0, i = 0; i < k && k <= 8; i++)
+			v = v << 8 | p[pos + i];
+		switch (b) {
+		case 0xc4: case 0xc5: case 0xc6:	/* bin */
+		case 0xd9: case 0xda: case 0xdb:	/* str */
+			pos += k + v;
+			continue;
+		case 0xc7: case 0xc8: case 0xc9:	/* ext: size, type */
+			pos += k + 1 + v;
+			continue;
+		case 0xdc: case 0xdd:			/* array */
+			n = v;
+			pos += k;
+			goto count;
+		case 0xde: case 0xdf:			/* map */
+			n = 2 * v;
+			pos += k;
+			goto count;
+		default:				/* scalars */
+			pos += k;
+			continue;
+		}
+count:
+		need += n;
+		if (need > len - pos)
+			return fail(d, "a container of %llu elements in %zu "
+			    "bytes", (unsigned long long)n, len - pos);
+	}
+	return 0;
+}
+
 int
 zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len, char *why,
     size_t whylen)
@@ -544,6 +614,8 @@ zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len, char *why,
 		    ZMX_MAX_FRAME);
 		goto out;
 	}
+	if ((r = precheck(d, buf, len)) < 0)
+		goto out;
 	ur = msgpack_unpack_next(&d->unp, buf, len, &off);
 	if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
 		r = -ENOMEM;

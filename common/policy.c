@@ -112,7 +112,7 @@ zmx_policy_match(const struct zmx_policy *p, const char *path)
 		return NULL;
 	for (i = 0; i < p->n; i++) {
 		r = &p->rules[i];
-		if (memcmp(path, r->prefix, r->len) == 0 &&
+		if (strncmp(path, r->prefix, r->len) == 0 &&
 		    (path[r->len] == '/' || path[r->len] == '\0'))
 			return r->remote ? r : NULL;
 	}

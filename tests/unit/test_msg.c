@@ -233,6 +233,13 @@ bad_frames(void)
 	ok(zmx_msg_decode(&m, "\x93\x0a", 2, why, sizeof(why)) == -EPROTO,
 	    "truncated frame refused (%s)", why);
 	zmx_msg_close(&m);
+	/* a map32 header declaring 4 billion pairs in a 20-byte frame */
+	ok(zmx_msg_decode(&m, "\x93\x29\xdf\xff\xff\xff\x82\xa4path\xa0"
+	    "\xa3len\x00", 18, why, sizeof(why)) == -EPROTO &&
+	    strstr(why, "container") != NULL,
+	    "an impossible element count is refused before allocating (%s)",
+	    why);
+	zmx_msg_close(&m);
 	ok(zmx_msg_decode(&m, "", 0, why, sizeof(why)) == -EPROTO,
 	    "empty frame refused (%s)", why);
 	zmx_msg_close(&m);
