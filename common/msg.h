@@ -20,6 +20,7 @@
 /* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS/LINK flags */
 #define ZMX_NOFOLLOW	0x1		/* do not follow a final symlink */
 #define ZMX_EACCESS	0x2		/* ACCESS: effective ids (AT_EACCESS) */
+#define ZMX_FOLLOW	0x4		/* LINK: follow a symlink at from */
 
 /* OPEN flags: read access is always implied */
 #define ZMX_O_WRITE	0x01		/* O_WRONLY or O_RDWR */

@@ -154,7 +154,7 @@ zmx_fs_linkat(int od, const char *op, int nd, const char *np, int flags)
 	req.type = ZMX_MSG_LINK;
 	req.u.link.from = a.rpath;
 	req.u.link.to = b.rpath;
-	req.u.link.flags = flags & AT_SYMLINK_FOLLOW ? 0x4 : 0;
+	req.u.link.flags = flags & AT_SYMLINK_FOLLOW ? ZMX_FOLLOW : 0;
 	return remote_change(&req);
 }
 

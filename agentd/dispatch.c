@@ -1,0 +1,262 @@
+/* dispatch.c - one request in, one reply out: reads [identity][frame]
+ * from the ROUTER, refuses what is malformed or out of turn, finds the
+ * session, runs the op_* from the table derived from msg.def as the
+ * session's user, writes the audit line and sends the reply. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "audit.h"
+#include "creds.h"
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+#include "op.h"
+#include "session.h"
+#include "wire.h"
+
+/* The handler for every REQ row; a row without an op_* fails the link.
+ * REP rows leave their slot NULL: a reply sent as a request is
+ * refused. */
+#define OP_REQ(N, n)	[ZMX_MSG_##N] = op_##n,
+#define OP_REP(N, n)
+#define MSG(N, n, id, kind, fields) OP_##kind(N, n)
+static zmx_op_fn *const op_table[ZMX_MSG_MAX] = {
+#include "msg.def"
+};
+#undef MSG
+#undef OP_REQ
+#undef OP_REP
+
+/* The context reused for every request, with its scratch buffers, and
+ * the encoder's buffer. Written by the main loop only. */
+static struct zmx_op_ctx dispatch_ctx;
+static struct zmx_buf dispatch_out;
+
+void
+zmx_dispatch_fini(void)
+{
+	free(dispatch_ctx.data);
+	free(dispatch_ctx.ents);
+	free(dispatch_ctx.names);
+	memset(&dispatch_ctx, 0, sizeof(dispatch_ctx));
+	zmx_buf_free(&dispatch_out);
+}
+
+int
+op_ping(struct zmx_op_ctx *c, const struct zmx_msg *m)
+{
+	c->rep.type = ZMX_MSG_PONG;
+	c->rep.u.pong.stamp = m->u.ping.stamp;
+	c->rep.u.pong.server = "agentd " ZMX_VERSION;
+	return 0;
+}
+
+/* The id of a frame the decoder refused before reading it (an unknown
+ * type, say), so that even then the client gets its answer. */
+static uint64_t
+peek_id(const void *buf, size_t len)
+{
+	msgpack_unpacked u;
+	const msgpack_object *o;
+	uint64_t id = 0;
+	size_t off = 0;
+
+	if (len > ZMX_MAX_FRAME)
+		return 0;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, &off) ==
+	    MSGPACK_UNPACK_SUCCESS) {
+		o = &u.data;
+		if (o->type == MSGPACK_OBJECT_ARRAY &&
+		    o->via.array.size >= 2 && o->via.array.ptr[1].type ==
+		    MSGPACK_OBJECT_POSITIVE_INTEGER)
+			id = o->via.array.ptr[1].via.u64;
+	}
+	msgpack_unpacked_destroy(&u);
+	return id;
+}
+
+static void
+send_reply(void *sock, struct zmx_op_ctx *c)
+{
+	int r;
+
+	dispatch_out.len = 0;
+	if ((r = zmx_msg_encode(&c->rep, &dispatch_out)) == 0 &&
+	    dispatch_out.len > ZMX_MAX_FRAME)
+		r = -EFBIG;
+	if (r < 0) {
+		/* an answer too big for the peer to take (a huge
+		 * directory) becomes an error it can take */
+		snprintf(c->detail, sizeof(c->detail), "%s: reply of %zu "
+		    "bytes, more than %u", c->path ? c->path : "?",
+		    dispatch_out.len, ZMX_MAX_FRAME);
+		zmx_msg_error(&c->rep, c->rep.id, -r, c->detail);
+		dispatch_out.len = 0;
+		if (zmx_msg_encode(&c->rep, &dispatch_out) < 0)
+			return;
+	}
+	if (zmq_send(sock, c->ident, c->identlen, ZMQ_SNDMORE) < 0 ||
+	    zmq_send(sock, dispatch_out.data, dispatch_out.len, 0) < 0)
+		zmx_warn("reply to %s: %s", c->peer, zmq_strerror(errno));
+	/* keep the buffer from growing to a once-seen 64 MiB forever */
+	if (dispatch_out.cap > 4 * ZMX_CHUNK) {
+		zmx_buf_free(&dispatch_out);
+	}
+}
+
+/* Fills rep with ERROR for err, with c->detail or "op path: why". */
+static void
+error_reply(struct zmx_op_ctx *c, const char *opname, int err)
+{
+	if (c->detail[0] == '\0')
+		snprintf(c->detail, sizeof(c->detail), "%s %s: %s", opname,
+		    c->path ? c->path : "", strerror(err));
+	zmx_msg_error(&c->rep, c->rep.id, err, c->detail);
+}
+
+/* Drains the rest of a multipart message. Returns how many parts. */
+static int
+drain(void *sock)
+{
+	zmq_msg_t m;
+	int more = 1, n = 0;
+	size_t len = sizeof(more);
+
+	while (more) {
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		zmq_msg_close(&m);
+		n++;
+		if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) < 0)
+			break;
+	}
+	return n;
+}
+
+static void
+run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
+{
+	const char *name = zmx_msg_name(m->type);
+	zmx_op_fn *op = op_table[m->type];
+	int r;
+
+	if (op == NULL) {
+		zmx_warn("%s (key %s): %s is a reply, not a request", c->peer,
+		    c->user_id ? c->user_id : "-", name);
+		snprintf(c->detail, sizeof(c->detail), "%s is a reply, not a "
+		    "request", name);
+		error_reply(c, name, EPROTO);
+		goto out;
+	}
+	c->s = zmx_session_lookup(c->ident, c->identlen, c->user_id,
+	    time(NULL));
+	if (c->s == NULL && m->type != ZMX_MSG_HELLO &&
+	    m->type != ZMX_MSG_PING) {
+		snprintf(c->detail, sizeof(c->detail), "send HELLO first");
+		error_reply(c, name, ENOTCONN);
+		goto out;
+	}
+	if (c->s != NULL && m->type != ZMX_MSG_HELLO &&
+	    m->type != ZMX_MSG_PING) {
+		if ((r = zmx_creds_enter(&c->s->creds)) < 0) {
+			zmx_err("session %s: cannot become uid %u: %s",
+			    c->s->tag, (unsigned)c->s->creds.uid,
+			    strerror(-r));
+			snprintf(c->detail, sizeof(c->detail), "agentd cannot "
+			    "act as uid %u", (unsigned)c->s->creds.uid);
+			error_reply(c, name, -r);
+			goto out;
+		}
+		r = op(c, m);
+		zmx_creds_leave();
+	} else
+		r = op(c, m);
+	if (r < 0)
+		error_reply(c, name, -r);
+	if (c->audit)
+		zmx_audit_log(c->s->key, c->s->tag, name, c->path, c->to,
+		    NULL, r < 0 ? -r : 0);
+	zmx_debug("%s %s%s%s: %s", name, c->path ? c->path : "",
+	    c->to ? " " : "", c->to ? c->to : "",
+	    r < 0 ? zmx_err_name(-r) : "ok");
+out:
+	c->rep.id = m->id;
+	send_reply(sock, c);
+}
+
+int
+zmx_dispatch_one(void *sock)
+{
+	struct zmx_op_ctx *c = &dispatch_ctx;
+	struct zmx_frame f = { 0 };
+	zmq_msg_t ident;
+	char why[256];
+	const char *s;
+	int more = 0, r, extra;
+	size_t len = sizeof(more);
+
+	zmq_msg_init(&ident);
+	if (zmq_msg_recv(&ident, sock, ZMQ_DONTWAIT) < 0) {
+		r = -errno;
+		zmq_msg_close(&ident);
+		return r == -EAGAIN || r == -EINTR ? 0 : r;
+	}
+	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) < 0 || !more) {
+		zmq_msg_close(&ident);
+		return 1;		/* ROUTER always sends two parts */
+	}
+
+	/* reset the per-request part of the context */
+	c->ident = zmq_msg_data(&ident);
+	c->identlen = zmq_msg_size(&ident);
+	c->s = NULL;
+	memset(&c->rep, 0, sizeof(c->rep));
+	c->path = c->to = NULL;
+	c->audit = 0;
+	c->detail[0] = '\0';
+
+	r = zmx_wire_recv(sock, &f, ZMQ_DONTWAIT, why, sizeof(why));
+	s = f.open ? zmq_msg_gets(&f.raw, "Peer-Address") : NULL;
+	c->peer = s ? s : "?";
+	s = f.open ? zmq_msg_gets(&f.raw, "User-Id") : NULL;
+	c->user_id = s && *s ? s : NULL;
+	extra = 0;
+	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == 0 && more)
+		extra = drain(sock);
+	if (r == -EAGAIN || (r < 0 && r != -EPROTO && r != -ENOMEM)) {
+		zmx_warn("receive from %s: %s", c->peer, strerror(-r));
+		goto out;
+	}
+	if (r < 0 || extra > 0) {
+		if (extra > 0)
+			snprintf(why, sizeof(why), "%d frames after the "
+			    "request: send one frame", extra);
+		else if (r == -ENOMEM)
+			snprintf(why, sizeof(why), "out of memory");
+		zmx_warn("bad request from %s (key %s): %s", c->peer,
+		    c->user_id ? c->user_id : "-", why);
+		snprintf(c->detail, sizeof(c->detail), "%s", why);
+		zmx_msg_error(&c->rep, 0, r == -ENOMEM ? ENOMEM : EPROTO,
+		    c->detail);
+		if (f.open)
+			c->rep.id = peek_id(zmq_msg_data(&f.raw),
+			    zmq_msg_size(&f.raw));
+		send_reply(sock, c);
+		goto out;
+	}
+	run(sock, c, &f.msg);
+out:
+	zmx_frame_close(&f);
+	zmq_msg_close(&ident);
+	return 1;
+}

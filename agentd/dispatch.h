@@ -1,0 +1,12 @@
+/* dispatch.h - reading one request from the ROUTER and answering it. */
+#ifndef ZMX_DISPATCH_H
+#define ZMX_DISPATCH_H
+
+/* Receives one [identity][frame] without waiting and replies to it.
+ * Returns 1 if a request was handled, 0 if none was waiting, -errno if
+ * the socket failed. Bad input is answered and logged, never fatal. */
+int	zmx_dispatch_one(void *sock);
+/* Frees the scratch buffers (at exit, for leak checkers). */
+void	zmx_dispatch_fini(void);
+
+#endif

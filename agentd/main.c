@@ -1,0 +1,436 @@
+/* main.c - agentd's command line, its sockets and its one poll loop over
+ * the ROUTER, the ZAP handler and a signalfd. Requests are dispatch.c's
+ * business; this file only decides what runs and when it stops. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "audit.h"
+#include "authkeys.h"
+#include "creds.h"
+#include "dispatch.h"
+#include "keys.h"
+#include "log.h"
+#include "msg.h"
+#include "session.h"
+#include "wire.h"
+#include "zap.h"
+
+#define MAIN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
+#define MAIN_SWEEP_SECONDS	30
+#define MAIN_BATCH		256	/* requests per wakeup, then signals */
+#define EXIT_RUNTIME		1
+#define EXIT_USAGE		2
+
+enum {
+	OPT_READ_ONLY = 256,
+	OPT_LOG_LEVEL,
+};
+
+static const struct option main_options[] = {
+	{ "listen",		required_argument,	NULL, 'l' },
+	{ "endpoint-file",	required_argument,	NULL, 'E' },
+	{ "root",		required_argument,	NULL, 'r' },
+	{ "read-only",		no_argument,		NULL, OPT_READ_ONLY },
+	{ "keys",		required_argument,	NULL, 'k' },
+	{ "server-key",		required_argument,	NULL, 's' },
+	{ "audit",		required_argument,	NULL, 'a' },
+	{ "log-level",		required_argument,	NULL, OPT_LOG_LEVEL },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+struct main_cfg {
+	const char	*listen;
+	const char	*endpoint_file;
+	const char	*root;
+	int		 ro;
+	const char	*keys;
+	const char	*server_key;
+	const char	*audit;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: agentd [-l ENDPOINT] [-E FILE] [-r DIR] [--read-only]\n"
+"              [-k AUTHORIZED_KEYS -s SERVER_KEY] [-a AUDIT_LOG]\n"
+"              [--log-level error|warn|info|debug]\n"
+"\n"
+"Serves zmx clients' file operations beneath a root (see agentd(8)).\n"
+"\n"
+"  -l, --listen ENDPOINT     ZeroMQ endpoint to bind (default %s;\n"
+"                            tcp://127.0.0.1:* picks a free port)\n"
+"  -E, --endpoint-file FILE  write the bound endpoint and a newline here\n"
+"  -r, --root DIR            clients' scope without keys (default /)\n"
+"      --read-only           clients without keys may not change files\n"
+"  -k, --keys FILE           authorized keys: CURVE, only these clients\n"
+"  -s, --server-key FILE     agentd's secret key file (with --keys)\n"
+"  -a, --audit FILE          append a line per change to FILE\n"
+"      --log-level LEVEL     error, warn (default), info or debug\n"
+"  -V, --version             print the version and exit\n"
+"  -h, --help                print this and exit\n"
+"\n"
+"Without --keys agentd listens on loopback only.\n",
+	    MAIN_DEFAULT_ENDPOINT);
+}
+
+/* Whether an endpoint is reachable from this machine only. */
+static int
+is_loopback(const char *ep)
+{
+	const char *host, *colon;
+	size_t n, i;
+	int dots = 0;
+
+	if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+		return 1;
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return 0;
+	host = ep + 6;
+	if ((colon = strrchr(host, ':')) == NULL || strchr(host, ';') != NULL)
+		return 0;
+	n = colon - host;
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0))
+		return 1;
+	if (n < 7 || strncmp(host, "127.", 4) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (host[i] == '.')
+			dots++;
+		else if (host[i] < '0' || host[i] > '9')
+			return 0;
+	}
+	return dots == 3;
+}
+
+/* Writes the endpoint beside FILE then renames it in, so a test that
+ * waits for FILE never reads half a line. */
+static int
+write_endpoint(const char *file, const char *ep)
+{
+	char tmp[4096];
+	FILE *f;
+	int r = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", file,
+	    (long)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((f = fopen(tmp, "we")) == NULL)
+		return -errno;
+	if (fprintf(f, "%s\n", ep) < 0)
+		r = -EIO;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, file) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+static int
+parse_args(int argc, char **argv, struct main_cfg *cfg)
+{
+	struct stat st;
+	int ch, level;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = MAIN_DEFAULT_ENDPOINT;
+	while ((ch = getopt_long(argc, argv, "l:E:r:k:s:a:Vh", main_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			cfg->listen = optarg;
+			break;
+		case 'E':
+			cfg->endpoint_file = optarg;
+			break;
+		case 'r':
+			cfg->root = optarg;
+			break;
+		case OPT_READ_ONLY:
+			cfg->ro = 1;
+			break;
+		case 'k':
+			cfg->keys = optarg;
+			break;
+		case 's':
+			cfg->server_key = optarg;
+			break;
+		case 'a':
+			cfg->audit = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if ((level = zmx_log_parse_level(optarg)) < 0) {
+				fprintf(stderr, "agentd: --log-level: '%s' is "
+				    "not error, warn, info or debug\n", optarg);
+				return -1;
+			}
+			zmx_log_set_level(level);
+			break;
+		case 'V':
+			printf("agentd %s (protocol %d)\n", ZMX_VERSION,
+			    ZMX_PROTO_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "agentd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return -1;
+	}
+	if (cfg->keys != NULL && cfg->server_key == NULL) {
+		fprintf(stderr, "agentd: --keys needs --server-key, "
+		    "agentd's secret key file\n");
+		return -1;
+	}
+	if (cfg->server_key != NULL && cfg->keys == NULL) {
+		fprintf(stderr, "agentd: --server-key without --keys would "
+		    "accept any client key; give --keys too\n");
+		return -1;
+	}
+	if (cfg->keys == NULL && !is_loopback(cfg->listen)) {
+		fprintf(stderr, "agentd: without --keys agentd listens on "
+		    "loopback only (tcp://127.0.0.1, tcp://[::1], "
+		    "tcp://localhost, ipc://, inproc://), not %s\n",
+		    cfg->listen);
+		return -1;
+	}
+	if (cfg->keys != NULL && (cfg->root != NULL || cfg->ro))
+		fprintf(stderr, "agentd: --root and --read-only are ignored "
+		    "with --keys: each key has its own root= and ro|rw\n");
+	if (cfg->root == NULL)
+		cfg->root = "/";
+	if (cfg->keys == NULL) {
+		if (cfg->root[0] != '/') {
+			fprintf(stderr, "agentd: --root %s: not an absolute "
+			    "path\n", cfg->root);
+			return -1;
+		}
+		if (stat(cfg->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "agentd: --root %s: %s\n", cfg->root,
+			    errno ? strerror(errno) : "not a directory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SIGHUP: the keys file again (a bad one keeps the old), and the audit
+ * log reopened for logrotate. */
+static void
+reload(const struct main_cfg *cfg, struct zmx_authkeys **akp)
+{
+	struct zmx_authkeys *ak = NULL;
+	char why[1024];
+	int r;
+
+	if (cfg->audit != NULL && (r = zmx_audit_open(cfg->audit)) < 0)
+		zmx_err("audit log %s: %s", cfg->audit, strerror(-r));
+	if (cfg->keys == NULL)
+		return;
+	if (zmx_authkeys_load(cfg->keys, &ak, why, sizeof(why)) < 0) {
+		zmx_err("keys not reloaded: %s", why);
+		return;
+	}
+	zmx_session_rekey(ak);
+	zmx_authkeys_free(*akp);
+	*akp = ak;
+	zmx_info("reloaded %zu keys from %s", ak->n, cfg->keys);
+}
+
+static int
+setup_router(void *router, const struct main_cfg *cfg,
+    const struct zmx_keypair *kp)
+{
+	int one = 1;
+
+	/* No ZMQ_ROUTER_HANDOVER: a peer may choose its routing id, and
+	 * taking over another client's pipe would be taking its session. */
+	if (zmx_wire_common_opts(router) < 0)
+		return -errno;
+	if (strncmp(cfg->listen, "tcp://[", 7) == 0 &&
+	    zmq_setsockopt(router, ZMQ_IPV6, &one, sizeof(one)) < 0)
+		return -errno;
+	if (kp == NULL)
+		return 0;
+	if (zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, kp->secret,
+	    ZMX_Z85_LEN) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct main_cfg cfg;
+	struct zmx_authkeys *ak = NULL;
+	struct zmx_keypair *kp = NULL;
+	struct signalfd_siginfo si;
+	zmq_pollitem_t items[3];
+	sigset_t mask;
+	char why[1024], ep[1024];
+	size_t eplen = sizeof(ep);
+	void *ctx = NULL, *router = NULL, *zap = NULL;
+	time_t last_sweep = time(NULL), now;
+	int sfd = -1, nitems, i, r, status = EXIT_USAGE, stop = 0, wrote = 0;
+
+	zmx_log_init("agentd", NULL);
+	if (parse_args(argc, argv, &cfg) < 0)
+		return EXIT_USAGE;
+	if ((r = zmx_creds_init()) < 0) {
+		fprintf(stderr, "agentd: reading our own ids: %s\n",
+		    strerror(-r));
+		goto out;
+	}
+	if (cfg.keys != NULL) {
+		if (zmx_authkeys_load(cfg.keys, &ak, why, sizeof(why)) < 0) {
+			fprintf(stderr, "agentd: %s\n", why);
+			goto out;
+		}
+		if (zmx_keys_load(cfg.server_key, 1, &kp, why,
+		    sizeof(why)) < 0) {
+			fprintf(stderr, "agentd: %s: %s\n", cfg.server_key,
+			    why);
+			goto out;
+		}
+		if (ak->n == 0)
+			fprintf(stderr, "agentd: %s lists no keys: every "
+			    "client will be refused\n", cfg.keys);
+	}
+	if ((r = zmx_audit_open(cfg.audit)) < 0) {
+		fprintf(stderr, "agentd: audit log %s: %s\n", cfg.audit,
+		    strerror(-r));
+		goto out;
+	}
+	if (zmx_session_setup(ak, cfg.root, cfg.ro) < 0) {
+		fprintf(stderr, "agentd: out of memory\n");
+		goto out;
+	}
+
+	/* signals arrive on an fd that zmq_poll watches with the sockets:
+	 * no handler, no race between a flag and the poll */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "agentd: signalfd: %s\n", strerror(errno));
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	status = EXIT_RUNTIME;
+	if ((ctx = zmq_ctx_new()) == NULL) {
+		fprintf(stderr, "agentd: zmq_ctx_new: %s\n",
+		    zmq_strerror(errno));
+		goto out;
+	}
+	/* the ZAP handler must be bound before the ROUTER binds, or the
+	 * first handshakes would go unchecked */
+	if (ak != NULL && (zap = zmx_zap_open(ctx)) == NULL) {
+		fprintf(stderr, "agentd: ZAP handler: %s\n",
+		    zmq_strerror(errno));
+		goto out;
+	}
+	if ((router = zmq_socket(ctx, ZMQ_ROUTER)) == NULL ||
+	    (r = setup_router(router, &cfg, kp)) < 0) {
+		fprintf(stderr, "agentd: ROUTER socket: %s\n",
+		    zmq_strerror(errno));
+		goto out;
+	}
+	if (zmq_bind(router, cfg.listen) < 0) {
+		fprintf(stderr, "agentd: bind %s: %s\n", cfg.listen,
+		    zmq_strerror(errno));
+		goto out;
+	}
+	if (zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) < 0)
+		snprintf(ep, sizeof(ep), "%s", cfg.listen);
+	if (cfg.endpoint_file != NULL &&
+	    (r = write_endpoint(cfg.endpoint_file, ep)) < 0) {
+		fprintf(stderr, "agentd: %s: %s\n", cfg.endpoint_file,
+		    strerror(-r));
+		goto out;
+	}
+	wrote = cfg.endpoint_file != NULL;
+	zmx_info("agentd %s listening on %s, %s", ZMX_VERSION, ep,
+	    ak ? "CURVE with authorized keys" : "loopback without keys");
+
+	while (!stop) {
+		items[0] = (zmq_pollitem_t){ router, 0, ZMQ_POLLIN, 0 };
+		items[1] = (zmq_pollitem_t){ NULL, sfd, ZMQ_POLLIN, 0 };
+		nitems = 2;
+		if (zap != NULL)
+			items[nitems++] = (zmq_pollitem_t){ zap, 0,
+			    ZMQ_POLLIN, 0 };
+		if (zmq_poll(items, nitems, MAIN_SWEEP_SECONDS * 1000) < 0) {
+			if (errno == EINTR)
+				continue;
+			zmx_err("zmq_poll: %s", zmq_strerror(errno));
+			break;
+		}
+		if (zap != NULL && (items[2].revents & ZMQ_POLLIN))
+			for (i = 0; i < MAIN_BATCH; i++)
+				if (zmx_zap_handle(zap, ak) < 0)
+					break;
+		if (items[0].revents & ZMQ_POLLIN)
+			for (i = 0; i < MAIN_BATCH; i++)
+				if (zmx_dispatch_one(router) <= 0)
+					break;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGHUP)
+				reload(&cfg, &ak);
+			else {
+				zmx_info("signal %u: exiting", si.ssi_signo);
+				stop = 1;
+			}
+		}
+		if ((now = time(NULL)) - last_sweep >= MAIN_SWEEP_SECONDS) {
+			zmx_session_sweep(now);
+			last_sweep = now;
+		}
+	}
+	status = stop ? 0 : EXIT_RUNTIME;
+out:
+	/* unfinished uploads' temp files go with the sessions */
+	zmx_session_free_all();
+	zmx_dispatch_fini();
+	if (router != NULL)
+		zmq_close(router);
+	if (zap != NULL)
+		zmq_close(zap);
+	if (ctx != NULL)
+		zmq_ctx_term(ctx);
+	if (sfd >= 0)
+		close(sfd);
+	if (wrote)
+		unlink(cfg.endpoint_file);
+	zmx_audit_close();
+	zmx_authkeys_free(ak);
+	zmx_keys_free(kp);
+	zmx_creds_fini();
+	return status;
+}

@@ -1,0 +1,81 @@
+/* op.h - what a request handler gets and gives: the context of one
+ * request, the op_* handlers (one per REQ row of msg.def) and the small
+ * helpers they share (op.c). */
+#ifndef ZMX_OP_H
+#define ZMX_OP_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "msg.h"
+
+struct zmx_session;
+
+/* One request being answered. dispatch.c keeps one and resets the
+ * per-request part; the scratch buffers persist between requests. */
+struct zmx_op_ctx {
+	/* the request */
+	const void		*ident;		/* ROUTER identity */
+	size_t			 identlen;
+	const char		*user_id;	/* ZAP User-Id; NULL: no keys */
+	const char		*peer;		/* address, for log lines */
+	struct zmx_session	*s;		/* NULL before HELLO */
+
+	/* the answer: a handler fills rep and returns 0, or returns
+	 * -errno and dispatch sends ERROR naming path (or detail) */
+	struct zmx_msg		 rep;
+	const char		*path;		/* what the request is about */
+	const char		*to;		/* RENAME/LINK's second path */
+	int			 audit;		/* this request changes things */
+	char			 detail[512];
+
+	/* scratch owned by dispatch.c, reused: reply data, entries */
+	void			*data;
+	size_t			 datacap;
+	struct zmx_dirent	*ents;
+	size_t			 entcap;
+	char			*names;
+	size_t			 namecap;
+	char			 pathbuf[PATH_MAX];	/* PATH replies */
+};
+
+typedef int zmx_op_fn(struct zmx_op_ctx *, const struct zmx_msg *);
+
+/* One handler per REQ row. Defined across session.c (hello),
+ * dispatch.c (ping), op_file.c, op_dir.c and op_put.c: a row without
+ * its op_* fails the link. */
+#define OP_REQ(n)	zmx_op_fn op_##n;
+#define OP_REP(n)
+#define MSG(N, n, id, kind, fields) OP_##kind(n)
+#include "msg.def"
+#undef MSG
+#undef OP_REQ
+#undef OP_REP
+
+/* Marks the request as one that changes something: it is audited, and
+ * refused with -EROFS on a read-only session. Returns 0 or -EROFS. */
+int	zmx_op_writes(struct zmx_op_ctx *c, const char *path, const char *to);
+
+/* Sets c->detail ("what: why") and returns err (negative). */
+int	zmx_op_fail(struct zmx_op_ctx *c, int err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* zmx_scope_open()/zmx_scope_parent() of the session's scope, with a
+ * detail naming the scope when the path is outside or leads out. */
+int	zmx_op_open(struct zmx_op_ctx *c, const char *path, int flags,
+	    mode_t mode);
+int	zmx_op_parent(struct zmx_op_ctx *c, const char *path,
+	    char name[NAME_MAX + 1], int *slashp);
+
+/* fstat of an fd (O_PATH too) into a wire attribute. 0 or -errno. */
+int	zmx_op_fstat(int fd, struct zmx_attr *a);
+void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
+
+/* Removes the session's unfinished uploads (op_put.c). */
+void	zmx_op_put_drop_all(struct zmx_session *s);
+
+/* Grows the data scratch to n bytes. NULL on failure. */
+void	*zmx_op_data(struct zmx_op_ctx *c, size_t n);
+
+#endif

@@ -1,0 +1,600 @@
+/* zmxreq.c - a raw zmx client for tests: sends HELLO and then requests
+ * (or arbitrary bytes) to agentd and prints each reply on one line, so
+ * shell tests can check security and bad-input behaviour exactly.
+ *
+ *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] [-t TOKENHEX] [-T MS]
+ *          [--no-hello] [-v] OP ARGS... [:: OP ARGS...]
+ *   zmxreq -e ENDPOINT --raw HEXBYTES | --frame-file FILE
+ *   zmxreq --keygen BASE
+ *
+ * Exit 0 if every reply arrived (whatever it said), 3 on a timeout,
+ * 2 on bad usage. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "msg.h"
+#include "wire.h"
+
+#define REQ_EXIT_USAGE		2
+#define REQ_EXIT_TIMEOUT	3
+
+static int req_verbose;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+"usage: zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] [-t TOKENHEX]\n"
+"              [-T MS] [--no-hello] [-v] OP ARGS... [:: OP ARGS...]\n"
+"       zmxreq -e ENDPOINT [--no-hello] --raw HEXBYTES | --frame-file F\n"
+"       zmxreq --keygen BASE\n"
+"ops: hello | ping [STAMP] | stat P | lstat P | access P r,w,x|f [nofollow]\n"
+"     open P [w,creat,excl,trunc,nofollow,dir,append] [MODE] [MAX]\n"
+"     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE]\n"
+"     pwrite P OFF DATA | readdir P | mkdir P [MODE] | rmdir P | unlink P\n"
+"     rename A B [noreplace|exchange] | link A B [follow] | symlink T P\n"
+"     readlink P | realpath P | chmod P MODE [nofollow]\n"
+"     chown P UID|- GID|- [nofollow] | truncate P LEN\n"
+"     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n");
+	exit(REQ_EXIT_USAGE);
+}
+
+static void
+die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "zmxreq: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(REQ_EXIT_USAGE);
+}
+
+static unsigned long long
+num(const char *s, int base)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end != '\0' || *s == '\0')
+		die("not a number: '%s'", s);
+	return v;
+}
+
+static long long
+snum(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno || *end != '\0' || *s == '\0')
+		die("not a number: '%s'", s);
+	return v;
+}
+
+/* Whether the comma list s holds word. */
+static int
+has(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = s; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == s || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes hex (spaces allowed) into a new buffer. */
+static unsigned char *
+unhex(const char *s, size_t *lenp)
+{
+	unsigned char *b = malloc(strlen(s) / 2 + 1);
+	size_t n = 0;
+	int hi, lo;
+
+	if (b == NULL)
+		exit(1);
+	while (*s) {
+		if (isspace((unsigned char)*s)) {
+			s++;
+			continue;
+		}
+		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+			die("bad hex near '%s'", s);
+		b[n++] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+	}
+	*lenp = n;
+	return b;
+}
+
+static void
+print_escaped(const void *p, size_t len, size_t max)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len && i < max; i++) {
+		if (c[i] == '\\')
+			printf("\\\\");
+		else if (c[i] == '\n')
+			printf("\\n");
+		else if (c[i] < 0x20 || c[i] >= 0x7f || c[i] == ' ')
+			printf("\\x%02x", c[i]);
+		else
+			putchar(c[i]);
+	}
+	if (len > max)
+		printf("...");
+}
+
+static void
+print_attr(const struct zmx_attr *a)
+{
+	printf("mode=0%o size=%lld uid=%u gid=%u nlink=%u", a->mode,
+	    (long long)a->size, a->uid, a->gid, a->nlink);
+	if (req_verbose)
+		printf(" ino=%llu dev=%llu atime=%lld.%09lld mtime=%lld.%09lld "
+		    "ctime=%lld.%09lld blocks=%lld blksize=%lld",
+		    (unsigned long long)a->ino, (unsigned long long)a->dev,
+		    (long long)a->atime_sec, (long long)a->atime_nsec,
+		    (long long)a->mtime_sec, (long long)a->mtime_nsec,
+		    (long long)a->ctime_sec, (long long)a->ctime_nsec,
+		    (long long)a->blocks, (long long)a->blksize);
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct zmx_dirent *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+static void
+print_reply(const struct zmx_msg *m)
+{
+	struct zmx_dirent *e;
+	size_t i;
+
+	switch (m->type) {
+	case ZMX_MSG_OK:
+		printf("OK");
+		break;
+	case ZMX_MSG_ERROR:
+		printf("ERROR %s %s", m->u.error.errname, m->u.error.detail);
+		break;
+	case ZMX_MSG_WELCOME:
+		printf("WELCOME version=%u server=%s root=%s flags=0x%x",
+		    m->u.welcome.version, m->u.welcome.server,
+		    m->u.welcome.root, m->u.welcome.flags);
+		break;
+	case ZMX_MSG_PONG:
+		printf("PONG stamp=%llu server=%s",
+		    (unsigned long long)m->u.pong.stamp, m->u.pong.server);
+		break;
+	case ZMX_MSG_ATTR:
+		printf("ATTR ");
+		print_attr(&m->u.attr.st);
+		break;
+	case ZMX_MSG_OPENED:
+		printf("OPENED ");
+		print_attr(&m->u.opened.st);
+		printf(" len=%zu data=", m->u.opened.data_len);
+		print_escaped(m->u.opened.data, m->u.opened.data_len, 64);
+		break;
+	case ZMX_MSG_DATA:
+		printf("DATA ");
+		print_attr(&m->u.data.st);
+		printf(" len=%zu data=", m->u.data.data_len);
+		print_escaped(m->u.data.data, m->u.data.data_len, 64);
+		break;
+	case ZMX_MSG_PATH:
+		printf("PATH %s", m->u.path.path);
+		break;
+	case ZMX_MSG_ENTRIES:
+		printf("ENTRIES");
+		if ((e = calloc(m->u.entries.ents_count + 1, sizeof(*e))) ==
+		    NULL)
+			exit(1);
+		memcpy(e, m->u.entries.ents, m->u.entries.ents_count *
+		    sizeof(*e));
+		qsort(e, m->u.entries.ents_count, sizeof(*e), ent_cmp);
+		for (i = 0; i < m->u.entries.ents_count; i++) {
+			printf(" %s", e[i].name);
+			if (req_verbose)
+				printf(":0%o", e[i].st.mode);
+		}
+		free(e);
+		break;
+	default:
+		printf("%s", zmx_msg_name(m->type) ? zmx_msg_name(m->type) :
+		    "?");
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Builds the request for argv[0..argc); dies on bad usage. */
+static void
+build(struct zmx_msg *m, int argc, char **argv)
+{
+	const char *op = argv[0];
+	const char *f;
+
+#define NEED(n) do { if (argc < (n) + 1) die("%s: missing arguments", op); \
+	} while (0)
+#define OPT(i) (argc > (i) ? argv[i] : "")
+	memset(m, 0, sizeof(*m));
+	if (strcmp(op, "ping") == 0) {
+		m->type = ZMX_MSG_PING;
+		m->u.ping.stamp = argc > 1 ? num(argv[1], 0) :
+		    (uint64_t)time(NULL);
+	} else if (strcmp(op, "stat") == 0 || strcmp(op, "lstat") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_STAT;
+		m->u.stat.path = argv[1];
+		m->u.stat.flags = op[0] == 'l' ? ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "access") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_ACCESS;
+		m->u.access.path = argv[1];
+		f = argv[2];
+		m->u.access.mode = (has(f, "r") ? R_OK : 0) |
+		    (has(f, "w") ? W_OK : 0) | (has(f, "x") ? X_OK : 0);
+		m->u.access.flags = has(OPT(3), "nofollow") ? ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "open") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_OPEN;
+		m->u.open.path = argv[1];
+		f = OPT(2);
+		m->u.open.flags = (has(f, "w") ? ZMX_O_WRITE : 0) |
+		    (has(f, "creat") ? ZMX_O_CREAT : 0) |
+		    (has(f, "excl") ? ZMX_O_EXCL : 0) |
+		    (has(f, "trunc") ? ZMX_O_TRUNC : 0) |
+		    (has(f, "nofollow") ? ZMX_O_NOFOLLOW : 0) |
+		    (has(f, "dir") ? ZMX_O_DIRECTORY : 0) |
+		    (has(f, "append") ? ZMX_O_APPEND : 0);
+		m->u.open.mode = argc > 3 ? (uint32_t)num(argv[3], 8) : 0644;
+		m->u.open.max = argc > 4 ? num(argv[4], 0) : ZMX_CHUNK;
+	} else if (strcmp(op, "pread") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_PREAD;
+		m->u.pread.path = argv[1];
+		m->u.pread.off = num(argv[2], 0);
+		m->u.pread.len = num(argv[3], 0);
+	} else if (strcmp(op, "put") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_PUT;
+		m->u.put.path = argv[1];
+		m->u.put.data = argv[2];
+		m->u.put.data_len = strlen(argv[2]);
+		f = argc > 3 ? argv[3] : "begin,commit";
+		m->u.put.flags = (has(f, "begin") ? ZMX_PUT_BEGIN : 0) |
+		    (has(f, "commit") ? ZMX_PUT_COMMIT : 0);
+		m->u.put.off = argc > 4 ? num(argv[4], 0) : 0;
+		m->u.put.mode = argc > 5 ? (uint32_t)num(argv[5], 8) : 0644;
+	} else if (strcmp(op, "pwrite") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_PWRITE;
+		m->u.pwrite.path = argv[1];
+		m->u.pwrite.off = num(argv[2], 0);
+		m->u.pwrite.data = argv[3];
+		m->u.pwrite.data_len = strlen(argv[3]);
+	} else if (strcmp(op, "readdir") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_READDIR;
+		m->u.readdir.path = argv[1];
+	} else if (strcmp(op, "mkdir") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_MKDIR;
+		m->u.mkdir.path = argv[1];
+		m->u.mkdir.mode = argc > 2 ? (uint32_t)num(argv[2], 8) : 0755;
+	} else if (strcmp(op, "rmdir") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_RMDIR;
+		m->u.rmdir.path = argv[1];
+	} else if (strcmp(op, "unlink") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_UNLINK;
+		m->u.unlink.path = argv[1];
+	} else if (strcmp(op, "rename") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_RENAME;
+		m->u.rename.from = argv[1];
+		m->u.rename.to = argv[2];
+		f = OPT(3);
+		m->u.rename.flags = (has(f, "noreplace") ?
+		    ZMX_RENAME_NOREPLACE : 0) | (has(f, "exchange") ?
+		    ZMX_RENAME_EXCHANGE : 0);
+	} else if (strcmp(op, "link") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_LINK;
+		m->u.link.from = argv[1];
+		m->u.link.to = argv[2];
+		m->u.link.flags = has(OPT(3), "follow") ? 0x4 : 0;
+	} else if (strcmp(op, "symlink") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_SYMLINK;
+		m->u.symlink.target = argv[1];
+		m->u.symlink.path = argv[2];
+	} else if (strcmp(op, "readlink") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_READLINK;
+		m->u.readlink.path = argv[1];
+	} else if (strcmp(op, "realpath") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_REALPATH;
+		m->u.realpath.path = argv[1];
+	} else if (strcmp(op, "chmod") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_CHMOD;
+		m->u.chmod.path = argv[1];
+		m->u.chmod.mode = (uint32_t)num(argv[2], 8);
+		m->u.chmod.flags = has(OPT(3), "nofollow") ? ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "chown") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_CHOWN;
+		m->u.chown.path = argv[1];
+		m->u.chown.uid = strcmp(argv[2], "-") == 0 ? ZMX_ID_KEEP :
+		    (uint32_t)num(argv[2], 10);
+		m->u.chown.gid = strcmp(argv[3], "-") == 0 ? ZMX_ID_KEEP :
+		    (uint32_t)num(argv[3], 10);
+		m->u.chown.flags = has(OPT(4), "nofollow") ? ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "utimens") == 0) {
+		NEED(5);
+		m->type = ZMX_MSG_UTIMENS;
+		m->u.utimens.path = argv[1];
+		m->u.utimens.atime_sec = snum(argv[2]);
+		m->u.utimens.atime_nsec = strcmp(argv[3], "now") == 0 ?
+		    ZMX_UTIME_NOW : strcmp(argv[3], "omit") == 0 ?
+		    ZMX_UTIME_OMIT : snum(argv[3]);
+		m->u.utimens.mtime_sec = snum(argv[4]);
+		m->u.utimens.mtime_nsec = strcmp(argv[5], "now") == 0 ?
+		    ZMX_UTIME_NOW : strcmp(argv[5], "omit") == 0 ?
+		    ZMX_UTIME_OMIT : snum(argv[5]);
+		m->u.utimens.flags = has(OPT(6), "nofollow") ? ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "truncate") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_TRUNCATE;
+		m->u.truncate.path = argv[1];
+		m->u.truncate.len = num(argv[2], 0);
+	} else
+		die("unknown op '%s'", op);
+#undef NEED
+#undef OPT
+}
+
+/* Waits for the reply to id (any reply if id is 0), prints it. 0, or
+ * -ETIMEDOUT. */
+static int
+await(void *sock, uint64_t id, int timeout_ms, int print)
+{
+	struct zmx_frame f = { 0 };
+	zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+	struct timespec t0, t1;
+	char why[256];
+	long left;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || zmq_poll(&it, 1, left) <= 0)
+			return -ETIMEDOUT;
+		r = zmx_wire_recv(sock, &f, ZMQ_DONTWAIT, why, sizeof(why));
+		if (r == -EAGAIN) {
+			zmx_frame_close(&f);
+			continue;
+		}
+		if (r < 0) {
+			printf("BADREPLY %s\n", why);
+			zmx_frame_close(&f);
+			return 0;
+		}
+		if (id != 0 && f.msg.id != id) {
+			zmx_frame_close(&f);
+			continue;
+		}
+		if (print)
+			print_reply(&f.msg);
+		r = f.msg.type == ZMX_MSG_ERROR ? 1 : 0;
+		zmx_frame_close(&f);
+		return r;
+	}
+}
+
+static int
+keygen(const char *base)
+{
+	struct zmx_keypair *kp;
+	int r;
+
+	if ((kp = zmx_keys_generate()) == NULL) {
+		fprintf(stderr, "zmxreq: cannot make a key pair\n");
+		return 1;
+	}
+	if ((r = zmx_keys_save(kp, base)) < 0) {
+		fprintf(stderr, "zmxreq: %s: %s\n", base, strerror(-r));
+		zmx_keys_free(kp);
+		return 1;
+	}
+	printf("%s\n", kp->public);
+	zmx_keys_free(kp);
+	return 0;
+}
+
+static unsigned char *
+read_file(const char *path, size_t *lenp)
+{
+	unsigned char *b = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		die("cannot open %s", path);
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((b = realloc(b, cap)) == NULL)
+				exit(1);
+		}
+		if ((n = read(fd, b + len, cap - len)) <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	*lenp = len;
+	return b;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "server-key", required_argument, NULL, 'S' },
+		{ "token", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-hello", no_argument, NULL, 'H' },
+		{ "raw", required_argument, NULL, 'R' },
+		{ "frame-file", required_argument, NULL, 'F' },
+		{ "keygen", required_argument, NULL, 'G' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct zmx_keypair *kp = NULL, *spub = NULL;
+	struct zmx_buf buf = { 0 };
+	struct zmx_msg m;
+	unsigned char token[ZMX_TOKEN_LEN], *raw = NULL, *tok;
+	const char *ep = NULL, *keyfile = NULL, *spubfile = NULL;
+	const char *tokenhex = NULL;
+	char why[256];
+	size_t rawlen = 0, toklen;
+	void *ctx, *sock;
+	uint64_t id = 1;
+	int ch, timeout = 2000, hello = 1, i, start, r, status = 0, onlyhello;
+
+	while ((ch = getopt_long(argc, argv, "+e:k:S:t:T:v", opts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'e': ep = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 'S': spubfile = optarg; break;
+		case 't': tokenhex = optarg; break;
+		case 'T': timeout = (int)num(optarg, 10); break;
+		case 'v': req_verbose = 1; break;
+		case 'H': hello = 0; break;
+		case 'R': raw = unhex(optarg, &rawlen); break;
+		case 'F': raw = read_file(optarg, &rawlen); break;
+		case 'G': return keygen(optarg);
+		default: usage();
+		}
+	}
+	if (ep == NULL || (raw == NULL && optind >= argc))
+		usage();
+	onlyhello = raw == NULL && strcmp(argv[optind], "hello") == 0;
+	if ((keyfile == NULL) != (spubfile == NULL))
+		die("%s", "-k and -S go together");
+	if (keyfile != NULL && (zmx_keys_load(keyfile, 1, &kp, why,
+	    sizeof(why)) < 0 || zmx_keys_load(spubfile, 0, &spub, why,
+	    sizeof(why)) < 0))
+		die("key file: %s", why);
+	if (tokenhex != NULL) {
+		tok = unhex(tokenhex, &toklen);
+		if (toklen != ZMX_TOKEN_LEN)
+			die("a token is %s hex digits", "64");
+		memcpy(token, tok, ZMX_TOKEN_LEN);
+		free(tok);
+	} else if (getrandom(token, sizeof(token), 0) != sizeof(token))
+		die("%s", "getrandom failed");
+
+	ctx = zmq_ctx_new();
+	sock = zmq_socket(ctx, ZMQ_DEALER);
+	if (sock == NULL || zmx_wire_common_opts(sock) < 0 ||
+	    zmx_wire_client_keys(sock, kp, spub ? spub->public : NULL) < 0 ||
+	    zmq_connect(sock, ep) < 0) {
+		fprintf(stderr, "zmxreq: %s: %s\n", ep, zmq_strerror(errno));
+		return 1;
+	}
+	if (hello || onlyhello) {
+		memset(&m, 0, sizeof(m));
+		m.type = ZMX_MSG_HELLO;
+		m.id = id;
+		m.u.hello.version = ZMX_PROTO_VERSION;
+		m.u.hello.token = token;
+		m.u.hello.token_len = sizeof(token);
+		m.u.hello.client = "zmxreq";
+		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
+		    (r = await(sock, id, timeout, onlyhello || req_verbose)) ==
+		    -ETIMEDOUT) {
+			fprintf(stderr, "zmxreq: no answer from %s\n", ep);
+			status = REQ_EXIT_TIMEOUT;
+			goto out;
+		}
+		id++;
+		if (onlyhello)
+			optind++;	/* printed; go on with the rest */
+	}
+	if (raw != NULL) {
+		if (zmq_send(sock, raw, rawlen, 0) < 0 ||
+		    await(sock, 0, timeout, 1) == -ETIMEDOUT) {
+			fprintf(stderr, "zmxreq: no answer from %s\n", ep);
+			status = REQ_EXIT_TIMEOUT;
+		}
+		goto out;
+	}
+	/* requests separated by "::", one reply line each */
+	for (start = optind; start < argc; start = i + 1) {
+		for (i = start; i < argc && strcmp(argv[i], "::") != 0; i++)
+			;
+		if (i == start || strcmp(argv[start], "hello") == 0)
+			continue;
+		build(&m, i - start, argv + start);
+		m.id = id;
+		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
+		    await(sock, id, timeout, 1) == -ETIMEDOUT) {
+			fprintf(stderr, "zmxreq: no answer from %s\n", ep);
+			status = REQ_EXIT_TIMEOUT;
+			goto out;
+		}
+		id++;
+	}
+out:
+	zmx_buf_free(&buf);
+	free(raw);
+	zmx_keys_free(kp);
+	zmx_keys_free(spub);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return status;
+}
