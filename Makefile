@@ -67,10 +67,50 @@ check: all
 asan:
 	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
 
-fuzz:
-	ZMX_BUILD=$(abspath $(B)) bash tests/fuzz/run.t
+# libFuzzer targets, built by clang into build-fuzz/ straight from the
+# sources each one exercises (listed below), apart from the gcc build.
+FUZZ_B	?= build-fuzz
+FUZZ_CC	?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Icommon -Ishim -Iagentd
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+FUZZ_HDR = $(wildcard common/*.h common/*.def shim/*.h agentd/*.h)
+.PHONY: fuzz-build fuzz-corpus
 
-bench: all
+$(FUZZ_B)/fuzz_msg: common/msg.c common/err.c
+$(FUZZ_B)/fuzz_keys: common/keys.c
+$(FUZZ_B)/fuzz_policy: common/policy.c common/path.c
+$(FUZZ_B)/fuzz_authkeys: agentd/authkeys.c common/keys.c
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	ZMX_FUZZ_SECONDS=$(FUZZ_SECONDS) ZMX_FUZZ_CC=$(FUZZ_CC) \
+	    ZMX_FUZZ_BUILD=$(abspath $(FUZZ_B)) bash tests/fuzz/run.t
+
+# the seed corpus and fuzz_msg.dict, regenerated from msg.def
+$(FUZZ_B)/gen_corpus: tests/fuzz/gen_corpus.c common/msg.c common/err.c $(FUZZ_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Icommon -o $@ $(filter %.c,$^) $(LIBS)
+
+fuzz-corpus: $(FUZZ_B)/gen_corpus
+	$(FUZZ_B)/gen_corpus tests/fuzz/corpus
+
+# scripts/bench: ops timed under the shim, and a TCP delay proxy for WAN RTT
+$(B)/tests/bench_ops: tests/bench/bench_ops.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
+
+$(B)/tests/latproxy: tests/tools/latproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -g -O2 -o $@ $< -lpthread
+
+bench: all $(B)/tests/bench_ops $(B)/tests/latproxy
 	ZMX_BUILD=$(abspath $(B)) bash scripts/bench
 
 demo: all

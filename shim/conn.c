@@ -31,6 +31,7 @@ struct conn {
 	unsigned	 gen;		/* process generation it belongs to */
 	uint64_t	 next_id;
 	int		 helloed;	/* WELCOME received on this socket */
+	uint64_t	 hello_sent;	/* id of a HELLO not yet answered */
 	struct zmx_buf	 buf;
 };
 
@@ -172,7 +173,7 @@ conn_get(void)
 {
 	struct conn *c = tconn;
 	sigset_t all, old;
-	int one = 1, r;
+	int r;
 
 	if (c != NULL && c->gen == g.gen && c->sock != NULL)
 		return c;
@@ -196,9 +197,11 @@ conn_get(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (c->sock == NULL)
 		goto fail;
+	/* No ZMQ_IMMEDIATE: requests queue while the connection is made,
+	 * so the HELLO sent at load overlaps the program's start. A socket
+	 * whose peer stays silent is closed (with linger 0, so nothing it
+	 * queued is ever delivered late). */
 	r = zmx_wire_common_opts(c->sock);
-	if (r == 0)
-		r = zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
 	if (r == 0)
 		r = zmx_wire_client_keys(c->sock, g.kp, g.server_pub);
 	if (r == 0)
@@ -222,6 +225,7 @@ conn_drop_socket(struct conn *c)
 		zmq_close(c->sock);
 	c->sock = NULL;
 	c->helloed = 0;
+	c->hello_sent = 0;
 }
 
 static void
@@ -235,6 +239,21 @@ hello_msg(struct zmx_msg *m, char *client, size_t len)
 	m->u.hello.token = g.token;
 	m->u.hello.token_len = sizeof(g.token);
 	m->u.hello.client = client;
+}
+
+void
+zmx_conn_preconnect(void)
+{
+	struct zmx_msg hello;
+	struct conn *c;
+	char client[64];
+
+	if ((c = conn_get()) == NULL || c->helloed || c->hello_sent)
+		return;
+	hello_msg(&hello, client, sizeof(client));
+	hello.id = ++c->next_id;
+	if (zmx_wire_send(c->sock, &hello, &c->buf, ZMQ_DONTWAIT) == 0)
+		c->hello_sent = hello.id;
 }
 
 /* Waits for one frame until deadline. 0, -ETIMEDOUT, or -errno. */
@@ -303,11 +322,14 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 	int i, got = 0, r;
 
 	*lost_session = 0;
-	if (!c->helloed) {
+	if (!c->helloed && c->hello_sent)
+		hello_id = c->hello_sent;	/* sent at load, still due */
+	else if (!c->helloed) {
 		hello_msg(&hello, client, sizeof(client));
 		hello.id = hello_id = ++c->next_id;
 		if ((r = send_until(c, &hello, deadline)) < 0)
 			return r;
+		c->hello_sent = hello_id;
 	}
 	first = c->next_id + 1;
 	for (i = 0; i < n; i++) {
@@ -324,6 +346,7 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 		if ((r = recv_until(c, &f, deadline)) < 0)
 			return r;
 		if (hello_id && f.msg.id == hello_id) {
+			c->hello_sent = 0;
 			if (f.msg.type == ZMX_MSG_WELCOME)
 				c->helloed = 1;
 			else {
@@ -375,6 +398,7 @@ zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 		for (i = 0; i < n; i++)
 			zmx_frame_close(&reps[i]);
 		c->helloed = 0;
+		c->hello_sent = 0;
 		r = batch_once(c, reqs, reps, n, deadline, &lost);
 	}
 	if (r == 0)

@@ -27,6 +27,10 @@ int	zmx_conn_call(struct zmx_msg *req, struct zmx_frame *rep,
  * want, 0 if rep is of type want. */
 int	zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want);
 
+/* Starts connecting and queues the HELLO without waiting: the program's
+ * own start-up then hides the TCP and CURVE handshakes. */
+void	zmx_conn_preconnect(void);
+
 /* After fork, in the child: forget the parent's context and sockets
  * without touching them (their threads are not in this process). */
 void	zmx_conn_atfork_child(void);

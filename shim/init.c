@@ -82,6 +82,7 @@ zmx_init(void)
 	if (zmx_vcwd_init() < 0)
 		zmx_warn("ZMX_CWD: too long; the cwd stays local");
 	zmx_memfd_adopt();
+	zmx_conn_preconnect();
 	pthread_atfork(NULL, NULL, atfork_child);
 	s = getenv("ZMX_STATS");
 	if (s != NULL && *s != '\0' && strcmp(s, "0") != 0)
