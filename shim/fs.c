@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "fs.h"
+#include "fs_local.h"
 #include "memfd.h"
 #include "real.h"
 #include "shim.h"
@@ -20,8 +21,6 @@
  * the device and inode of a local one (cp and find compare them). */
 #define ZMX_DEV_TAG	0x7a6d00000000ull
 
-#define LOCAL_RET(expr)	do { long r_ = (long)(expr); \
-	return r_ < 0 ? -errno : r_; } while (0)
 
 void
 zmx_attr_to_stat(const struct zmx_attr *a, struct stat *st)
@@ -362,23 +361,6 @@ remote_ok(struct zmx_msg *req)
 	return r;
 }
 
-/* Resolves (dirfd, path) for an operation that has a local twin taking
- * (dirfd, path): returns ZMX_REMOTE, or the local result already. */
-#define WHERE_OR(w, dirfd, path, empty, local_call) do {		\
-	int r_ = zmx_where((dirfd), (path), (empty), (w));		\
-	if (r_ == ZMX_LOCAL) {						\
-		int dfd_ = (dirfd);					\
-		const char *p_ = (path);				\
-		LOCAL_RET(local_call);					\
-	}								\
-	if (r_ == ZMX_LOCAL_ABS) {					\
-		int dfd_ = AT_FDCWD;					\
-		const char *p_ = (w)->lpath;				\
-		LOCAL_RET(local_call);					\
-	}								\
-	if (r_ < 0)							\
-		return r_;						\
-} while (0)
 
 int
 zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
@@ -429,22 +411,36 @@ where_attr(int dirfd, const char *path, int flags, struct zmx_where *w)
 	return r;
 }
 
+/* The target of an attribute change: a remote fd (path NULL) or a path.
+ * Returns from the caller with the local result, or leaves *w filled for
+ * a remote one. at_call sees dfd_ and p_, the arguments to use. */
+#define ATTR_TARGET(w, dirfd, path, flags, fd_call, at_call) do {	\
+	int r_;								\
+	if ((path) == NULL) {						\
+		if ((r_ = fd_where((dirfd), (w))) == ZMX_LOCAL)		\
+			LOCAL_RET(fd_call);				\
+	} else if ((r_ = where_attr((dirfd), (path), (flags), (w))) ==	\
+	    ZMX_LOCAL) {						\
+		int dfd_ = (dirfd);					\
+		const char *p_ = (path);				\
+		LOCAL_RET(at_call);					\
+	} else if (r_ == ZMX_LOCAL_ABS) {				\
+		int dfd_ = AT_FDCWD;					\
+		const char *p_ = (w)->lpath;				\
+		LOCAL_RET(at_call);					\
+	}								\
+	if (r_ < 0)							\
+		return r_;						\
+} while (0)
+
 int
 zmx_fs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
-	if (path == NULL) {		/* fchmod(fd) */
-		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
-			LOCAL_RET(real_fchmod(dirfd, mode));
-	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_fchmodat(dirfd, path, mode, flags));
-	else if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_fchmodat(AT_FDCWD, w.lpath, mode, flags));
-	if (r < 0)
-		return r;
+	ATTR_TARGET(&w, dirfd, path, flags, real_fchmod(dirfd, mode),
+	    real_fchmodat(dfd_, p_, mode, flags));
 	req.type = ZMX_MSG_CHMOD;
 	req.u.chmod.path = w.rpath;
 	req.u.chmod.mode = mode & 07777;
@@ -457,17 +453,9 @@ zmx_fs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
-	if (path == NULL) {		/* fchown(fd) */
-		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
-			LOCAL_RET(real_fchown(dirfd, uid, gid));
-	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_fchownat(dirfd, path, uid, gid, flags));
-	else if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_fchownat(AT_FDCWD, w.lpath, uid, gid, flags));
-	if (r < 0)
-		return r;
+	ATTR_TARGET(&w, dirfd, path, flags, real_fchown(dirfd, uid, gid),
+	    real_fchownat(dfd_, p_, uid, gid, flags));
 	req.type = ZMX_MSG_CHOWN;
 	req.u.chown.path = w.rpath;
 	req.u.chown.uid = uid == (uid_t)-1 ? ZMX_ID_KEEP : uid;
@@ -482,17 +470,9 @@ zmx_fs_utimensat(int dirfd, const char *path, const struct timespec ts[2],
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
-	if (path == NULL) {		/* futimens(fd) */
-		if ((r = fd_where(dirfd, &w)) == ZMX_LOCAL)
-			LOCAL_RET(real_futimens(dirfd, ts));
-	} else if ((r = where_attr(dirfd, path, flags, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_utimensat(dirfd, path, ts, flags));
-	else if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_utimensat(AT_FDCWD, w.lpath, ts, flags));
-	if (r < 0)
-		return r;
+	ATTR_TARGET(&w, dirfd, path, flags, real_futimens(dirfd, ts),
+	    real_utimensat(dfd_, p_, ts, flags));
 	req.type = ZMX_MSG_UTIMENS;
 	req.u.utimens.path = w.rpath;
 	req.u.utimens.atime_sec = ts ? ts[0].tv_sec : 0;

@@ -12,13 +12,12 @@
 #include "cache.h"
 #include "conn.h"
 #include "fs.h"
+#include "fs_local.h"
 #include "memfd.h"
 #include "path.h"
 #include "real.h"
 #include "shim.h"
 
-#define LOCAL_RET(expr)	do { long r_ = (long)(expr); \
-	return r_ < 0 ? -errno : r_; } while (0)
 
 /* A request answered by OK that changes something remote. */
 static int
@@ -38,14 +37,8 @@ zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
-	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_mkdirat(dirfd, path, mode));
-	if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_mkdirat(AT_FDCWD, w.lpath, mode));
-	if (r < 0)
-		return r;
+	WHERE_OR(&w, dirfd, path, 0, real_mkdirat(dfd_, p_, mode));
 	req.type = ZMX_MSG_MKDIR;
 	req.u.mkdir.path = w.rpath;
 	req.u.mkdir.mode = mode & 07777;
@@ -59,12 +52,7 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 	struct zmx_where w;
 	int r;
 
-	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_unlinkat(dirfd, path, flags));
-	if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_unlinkat(AT_FDCWD, w.lpath, flags));
-	if (r < 0)
-		return r;
+	WHERE_OR(&w, dirfd, path, 0, real_unlinkat(dfd_, p_, flags));
 	if (flags & AT_REMOVEDIR) {
 		req.type = ZMX_MSG_RMDIR;
 		req.u.rmdir.path = w.rpath;
@@ -163,14 +151,8 @@ zmx_fs_symlinkat(const char *target, int dirfd, const char *path)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
-	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_symlinkat(target, dirfd, path));
-	if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_symlinkat(target, AT_FDCWD, w.lpath));
-	if (r < 0)
-		return r;
+	WHERE_OR(&w, dirfd, path, 0, real_symlinkat(target, dfd_, p_));
 	if (target == NULL)
 		return -EFAULT;
 	/* stored verbatim: the same absolute path means the same file on
@@ -225,12 +207,7 @@ zmx_fs_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 		memcpy(buf, f->lpath, n < len ? n : len);
 		return n < len ? n : len;
 	}
-	if ((r = zmx_where(dirfd, path, 0, &w)) == ZMX_LOCAL)
-		LOCAL_RET(real_readlinkat(dirfd, path, buf, len));
-	if (r == ZMX_LOCAL_ABS)
-		LOCAL_RET(real_readlinkat(AT_FDCWD, w.lpath, buf, len));
-	if (r < 0)
-		return r;
+	WHERE_OR(&w, dirfd, path, 0, real_readlinkat(dfd_, p_, buf, len));
 	req.type = ZMX_MSG_READLINK;
 	req.u.readlink.path = w.rpath;
 	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0) {
