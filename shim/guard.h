@@ -76,4 +76,12 @@ zmx_guard_ret(long r)
 	return r;
 }
 
+/* The body of most wrappers: the real call when nested or not ready,
+ * else the dispatcher's result with errno set the libc way. */
+#define DISPATCH(type, real_call, fs_call) do {				\
+	if (!zmx_guard_enter())						\
+		return real_call;					\
+	return (type)zmx_guard_ret(fs_call);				\
+} while (0)
+
 #endif

@@ -13,12 +13,6 @@
 #include "guard.h"
 #include "real.h"
 
-#define DISPATCH(type, real_call, fs_call) do {				\
-	if (!zmx_guard_enter())						\
-		return real_call;					\
-	return (type)zmx_guard_ret(fs_call);				\
-} while (0)
-
 ZMX_EXPORT int
 chmod(const char *path, mode_t mode)
 {
