@@ -21,8 +21,9 @@ like "$out" "hello\.txt" "ls -la shows remote files"
 like "$out" "-rw-r--r-- +1 root root +13 .* hello\.txt" "ls -la shows remote metadata"
 unlike "$out" "local-marker|cannot" "ls -la does not see the local side"
 
-out=$(zmx_run stat -c '%s %F' hello.txt src 2>&1)
-is "$out" "$(printf '13 regular file\n4096 directory')" "stat reports remote size and type"
+out=$(zmx_run stat -c '%s %F %i %Y' hello.txt src 2>&1)
+is "$out" "$(cd "$R/ws" && stat -c '%s %F %i %Y' hello.txt src)" \
+    "stat reports the remote size, type, inode and mtime"
 
 zmx_run cp hello.txt copy.txt
 is "$(cat "$R/ws/copy.txt" 2>&1)" "hello remote" "cp created the copy remotely"
