@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <msgpack.h>
 #include <zmq.h>
 
 #include "audit.h"
@@ -55,31 +54,6 @@ op_ping(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	c->rep.u.pong.stamp = m->u.ping.stamp;
 	c->rep.u.pong.server = "agentd " ZMX_VERSION;
 	return 0;
-}
-
-/* The id of a frame the decoder refused before reading it (an unknown
- * type, say), so that even then the client gets its answer. */
-static uint64_t
-peek_id(const void *buf, size_t len)
-{
-	msgpack_unpacked u;
-	const msgpack_object *o;
-	uint64_t id = 0;
-	size_t off = 0;
-
-	if (len > ZMX_MAX_FRAME)
-		return 0;
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, buf, len, &off) ==
-	    MSGPACK_UNPACK_SUCCESS) {
-		o = &u.data;
-		if (o->type == MSGPACK_OBJECT_ARRAY &&
-		    o->via.array.size >= 2 && o->via.array.ptr[1].type ==
-		    MSGPACK_OBJECT_POSITIVE_INTEGER)
-			id = o->via.array.ptr[1].via.u64;
-	}
-	msgpack_unpacked_destroy(&u);
-	return id;
 }
 
 static void
@@ -248,9 +222,10 @@ zmx_dispatch_one(void *sock)
 		snprintf(c->detail, sizeof(c->detail), "%s", why);
 		zmx_msg_error(&c->rep, 0, r == -ENOMEM ? ENOMEM : EPROTO,
 		    c->detail);
+		/* the decoder reads the id first, whatever fails later;
+		 * a second unpack here would skip its allocation checks */
 		if (f.open)
-			c->rep.id = peek_id(zmq_msg_data(&f.raw),
-			    zmq_msg_size(&f.raw));
+			c->rep.id = f.msg.id;
 		send_reply(sock, c);
 		goto out;
 	}

@@ -635,6 +635,9 @@ zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len, char *why,
 		goto out;
 	}
 	a = o->via.array.ptr;
+	/* the id first: even a frame refused for its type gets its answer */
+	if ((r = dec_u64(d, &a[1], &m->id)) < 0)
+		goto out;
 	if ((r = dec_uint(d, &a[0], UINT32_MAX, &u)) < 0)
 		goto out;
 	if (zmx_msg_name((uint32_t)u) == NULL) {
@@ -644,8 +647,6 @@ zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len, char *why,
 	}
 	m->type = (uint32_t)u;
 	d->msg = zmx_msg_name(m->type);
-	if ((r = dec_u64(d, &a[1], &m->id)) < 0)
-		goto out;
 	if (a[2].type != MSGPACK_OBJECT_MAP) {
 		r = fail(d, "body is not a map");
 		goto out;

@@ -17,10 +17,10 @@
 #define ZMX_CHUNK	(1u << 20)	/* whole-fetch threshold, chunk size */
 #define ZMX_TOKEN_LEN	32		/* session token bytes */
 
-/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS/LINK flags */
+/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS flags */
 #define ZMX_NOFOLLOW	0x1		/* do not follow a final symlink */
 #define ZMX_EACCESS	0x2		/* ACCESS: effective ids (AT_EACCESS) */
-#define ZMX_FOLLOW	0x4		/* LINK: follow a symlink at from */
+#define ZMX_FOLLOW	0x4		/* LINK's only flag: follow a symlink at from */
 
 /* OPEN flags: read access is always implied */
 #define ZMX_O_WRITE	0x01		/* O_WRONLY or O_RDWR */
@@ -128,8 +128,9 @@ void	zmx_buf_free(struct zmx_buf *b);
 int	zmx_msg_encode(const struct zmx_msg *m, struct zmx_buf *b);
 
 /* Decodes one frame into m. On failure returns -EPROTO (or -ENOMEM)
- * and writes one line saying why into why[whylen]; m->type and m->id
- * are set when the frame got that far, so the peer can be answered. */
+ * and writes one line saying why into why[whylen]; m->id (read before
+ * the type) and m->type are set when the frame got that far, so the
+ * peer can be answered. */
 int	zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len,
 	    char *why, size_t whylen);
 

@@ -369,8 +369,8 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 		i = (int)(f.msg.id - first);
 		reps[i] = f;
 		got++;
+		/* errno crosses by name: the number is the peer's */
 		if (f.msg.type == ZMX_MSG_ERROR &&
-		    f.msg.u.error.err == ENOTCONN &&
 		    strcmp(f.msg.u.error.errname, "ENOTCONN") == 0)
 			*lost_session = 1;
 	}
@@ -412,8 +412,10 @@ zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 		conn_drop_socket(c);	/* late replies must not confuse */
 		return -EIO;
 	}
+	/* a refused HELLO: the program's own call did not fail, the
+	 * portal did (the stderr line says why) */
 	conn_drop_socket(c);
-	return r == -EACCES || r == -EPERM || r == -EPROTO ? -EIO : r;
+	return -EIO;
 }
 
 int

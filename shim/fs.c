@@ -113,12 +113,13 @@ zmx_fs_close(int fd)
 	if (zmx_fdtab_get(fd) == NULL)
 		LOCAL_RET(real_close(fd));
 	f = zmx_fdtab_take(fd, &last);
-	if (f != NULL && last && still_ours(fd, f))
-		r = zmx_memfd_flush(f, fd);
+	if (f != NULL && last && still_ours(fd, f) &&
+	    zmx_memfd_flush(f, fd) < 0)
+		r = -EIO;	/* like NFS: close reports a lost write-back */
 	zmx_fdtab_unref(f);
 	if (real_close(fd) < 0 && r == 0)
 		r = -errno;
-	return r < 0 && r != -EBADF ? -EIO : r;
+	return r;
 }
 
 int
