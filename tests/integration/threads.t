@@ -34,7 +34,7 @@ import os
 pid = os.fork()
 if pid == 0:
     open("child.txt", "w").write("from the child\n")
-    print(open("in/f1").read().strip(), "in child")
+    print(open("in/f1").read().strip(), "in child", flush=True)
     os._exit(0)
 open("parent.txt", "w").write("from the parent\n")
 os.waitpid(pid, 0)
