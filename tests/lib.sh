@@ -87,13 +87,15 @@ zmx_start_agentd() {
 	if [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
 		wrap="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=$T/valgrind.%p"
 	fi
+	# agentd's namespace mounts over /tmp, where the build may live
+	cp "$B/agentd" "$T/agentd"
 	unshare -m -u --propagation private /bin/sh -c '
 		set -e
 		hostname zmx-remote
 		mount --bind "$1/remote/ws" "$1/ws"
 		mount --bind "$1/remote/tmp" /tmp
 		shift
-		exec "$@"' sh "$T" $wrap "$B/agentd" -l 'tcp://127.0.0.1:*' \
+		exec "$@"' sh "$T" $wrap "$T/agentd" -l 'tcp://127.0.0.1:*' \
 	    -E "$T/endpoint" -a "$T/audit.log" "$@" 2>>"$T/agentd.log" &
 	AGENTD_PID=$!
 	for _ in $(seq 1 200); do
