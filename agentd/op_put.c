@@ -24,7 +24,7 @@
 #define PUT_TRIES	16
 
 struct zmx_upload {
-	char			*key;		/* the wire path as sent */
+	char			*key;		/* upload_key(): connection, path */
 	int			 dirfd;		/* O_PATH: the target's dir */
 	char			 name[NAME_MAX + 1];	/* the target */
 	char			 tmp[NAME_MAX + 1];	/* the temp file */
@@ -77,6 +77,23 @@ upload_find(struct zmx_session *s, const char *key, int *countp)
 	return found;
 }
 
+/* An upload is the connection's (its routing id, in hex) and the path's:
+ * two threads of one program write back on their own connections, so
+ * the same path from both is two uploads, not one abandoning the other. */
+static int
+upload_key(const struct zmx_op_ctx *c, const char *path, char *key,
+    size_t len)
+{
+	const unsigned char *id = c->ident;
+	size_t i, n = 0;
+
+	for (i = 0; i < c->identlen && n + 3 < len; i++)
+		n += snprintf(key + n, len - n, "%02x", id[i]);
+	if (snprintf(key + n, len - n, ":%s", path) >= (int)(len - n))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 /* ".<name>.zmx-XXXXXX", name cut so the whole fits in NAME_MAX. */
 static int
 temp_create(int dirfd, const char *name, char tmp[NAME_MAX + 1])
@@ -109,7 +126,8 @@ temp_create(int dirfd, const char *name, char tmp[NAME_MAX + 1])
  * makes a temp file in its directory, replacing an older upload of the
  * same path. */
 static int
-upload_begin(struct zmx_op_ctx *c, const char *path, struct zmx_upload **up)
+upload_begin(struct zmx_op_ctx *c, const char *path, const char *key,
+    struct zmx_upload **up)
 {
 	struct zmx_session *s = c->s;
 	struct zmx_upload *u = NULL, *old;
@@ -118,7 +136,7 @@ upload_begin(struct zmx_op_ctx *c, const char *path, struct zmx_upload **up)
 	int pfd, n, r;
 
 	*up = NULL;
-	if ((old = upload_find(s, path, &n)) != NULL) {
+	if ((old = upload_find(s, key, &n)) != NULL) {
 		upload_drop(s, old, 0);
 		n--;
 	}
@@ -128,7 +146,7 @@ upload_begin(struct zmx_op_ctx *c, const char *path, struct zmx_upload **up)
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return -ENOMEM;
 	u->fd = u->dirfd = -1;
-	if ((u->key = strdup(path)) == NULL) {
+	if ((u->key = strdup(key)) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -207,6 +225,7 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_put *q = &m->u.put;
 	struct zmx_upload *u;
+	char key[2 * 256 + PATH_MAX + 2];
 	int r;
 
 	c->path = q->path;
@@ -225,10 +244,12 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->off > (uint64_t)INT64_MAX - q->data_len)
 		return zmx_op_fail(c, -EFBIG, "%s: offset %llu", q->path,
 		    (unsigned long long)q->off);
+	if ((r = upload_key(c, q->path, key, sizeof(key))) < 0)
+		return r;
 	if (q->flags & ZMX_PUT_BEGIN) {
-		if ((r = upload_begin(c, q->path, &u)) < 0)
+		if ((r = upload_begin(c, q->path, key, &u)) < 0)
 			return r;
-	} else if ((u = upload_find(c->s, q->path, NULL)) == NULL)
+	} else if ((u = upload_find(c->s, key, NULL)) == NULL)
 		return zmx_op_fail(c, -EBADF, "%s: no upload in progress",
 		    q->path);
 	if (q->data_len > 0 && (r = zmx_io_write_all(u->fd, q->data,
