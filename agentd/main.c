@@ -124,13 +124,21 @@ write_endpoint(const char *file, const char *ep)
 {
 	char tmp[4096];
 	FILE *f;
-	int r = 0;
+	int fd, r = 0;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", file,
 	    (long)getpid()) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	if ((f = fopen(tmp, "we")) == NULL)
+	/* 0644 whatever the umask: agentd runs with umask 0 */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
 		return -errno;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	if (fprintf(f, "%s\n", ep) < 0)
 		r = -EIO;
 	if (fclose(f) != 0 && r == 0)
@@ -342,6 +350,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* modes arrive with the client's umask applied (libzmx(7)); ours
+	 * must not take more away. Temp files are made 0600 explicitly. */
+	umask(0);
 
 	status = EXIT_RUNTIME;
 	if ((ctx = zmq_ctx_new()) == NULL) {

@@ -24,7 +24,6 @@
 #define CONN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
 #define CONN_DEFAULT_TIMEOUT	5000
 #define CONN_DOWN_MS		2000	/* fail fast this long after a timeout */
-#define CONN_MAX_BATCH		64
 
 struct conn {
 	void		*sock;

@@ -35,24 +35,6 @@ zmx_file_new(int kind, const char *lpath, const char *rpath)
 	return f;
 }
 
-int
-zmx_file_rename(struct zmx_file *f, const char *lpath, const char *rpath)
-{
-	char *l, *r;
-
-	if ((l = strdup(lpath)) == NULL || (r = strdup(rpath)) == NULL) {
-		free(l);
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&lock);
-	free(f->lpath);
-	free(f->rpath);
-	f->lpath = l;
-	f->rpath = r;
-	pthread_mutex_unlock(&lock);
-	return 0;
-}
-
 static void
 file_free(struct zmx_file *f)
 {

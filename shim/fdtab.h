@@ -38,12 +38,9 @@ struct zmx_file {
 
 /* A new file with one reference, the caller's (zmx_fdtab_unref). */
 struct zmx_file *zmx_file_new(int kind, const char *lpath, const char *rpath);
-/* Sets new paths (after a rename). Returns 0 or -ENOMEM. */
-int	zmx_file_rename(struct zmx_file *f, const char *lpath,
-	    const char *rpath);
-
 /* The file fd refers to, or NULL if fd is not remote. Borrowed: valid
- * while the fd stays open. Lock-free: this is on the path of every
+ * while the fd stays open (a rename swaps its path strings but never
+ * frees them). Lock-free: this is on the path of every
  * close() and fstat() the program makes. */
 struct zmx_file *zmx_fdtab_get(int fd);
 /* Maps fd to f, taking a reference. Returns 0 or -ENOMEM. */

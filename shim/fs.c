@@ -105,18 +105,28 @@ still_ours(int fd, const struct zmx_file *f)
 }
 
 int
-zmx_fs_close(int fd)
+zmx_fs_release(int fd)
 {
 	struct zmx_file *f;
 	int last, r = 0;
 
-	if (zmx_fdtab_get(fd) == NULL)
-		LOCAL_RET(real_close(fd));
+	/* a vfork child's table is its parent's: leave it, and the
+	 * parent's write-back, alone */
+	if (zmx_fdtab_get(fd) == NULL || zmx_vcwd_in_vfork())
+		return 0;
 	f = zmx_fdtab_take(fd, &last);
 	if (f != NULL && last && still_ours(fd, f) &&
 	    zmx_memfd_flush(f, fd) < 0)
 		r = -EIO;	/* like NFS: close reports a lost write-back */
 	zmx_fdtab_unref(f);
+	return r;
+}
+
+int
+zmx_fs_close(int fd)
+{
+	int r = zmx_fs_release(fd);
+
 	if (real_close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
@@ -125,16 +135,13 @@ zmx_fs_close(int fd)
 int
 zmx_fs_before_dup2(int oldfd, int newfd)
 {
-	struct zmx_file *f;
-	int last;
+	struct zmx_file *f = zmx_fdtab_get(newfd);
 
-	/* dup2 closes newfd silently: write it back first, like close */
-	if (oldfd == newfd || zmx_fdtab_get(newfd) == NULL)
-		return 0;
-	f = zmx_fdtab_take(newfd, &last);
-	if (f != NULL && last && still_ours(newfd, f))
+	/* dup2 closes newfd silently: write it back first, like close;
+	 * the mapping goes only if the dup2 succeeds (zmx_fs_dup_to) */
+	if (oldfd != newfd && f != NULL && f->refs == 1 &&
+	    !zmx_vcwd_in_vfork() && still_ours(newfd, f))
 		(void)zmx_memfd_flush(f, newfd);
-	zmx_fdtab_unref(f);
 	return 0;
 }
 
@@ -142,11 +149,16 @@ int
 zmx_fs_dup_to(int oldfd, int newfd, int r)
 {
 	struct zmx_file *f;
+	int last;
 
 	if (r < 0)
 		return -errno;
-	if (newfd != oldfd && (f = zmx_fdtab_get(oldfd)) != NULL)
-		(void)zmx_fdtab_set(newfd, f);
+	if (newfd == oldfd || zmx_vcwd_in_vfork())
+		return newfd;
+	if ((f = zmx_fdtab_get(oldfd)) != NULL)
+		(void)zmx_fdtab_set(newfd, f);	/* drops newfd's old file */
+	else if ((f = zmx_fdtab_take(newfd, &last)) != NULL)
+		zmx_fdtab_unref(f);
 	return newfd;
 }
 
@@ -171,7 +183,8 @@ flush_one(int fd, struct zmx_file *f, void *arg)
 void
 zmx_fs_flush_all(void)
 {
-	zmx_fdtab_each(flush_one, NULL);
+	if (!zmx_vcwd_in_vfork())
+		zmx_fdtab_each(flush_one, NULL);
 }
 
 /* Before a metadata change by path: a dirty open copy written back later
@@ -218,7 +231,7 @@ remote_stat(const char *rpath, int nofollow, struct zmx_attr *a)
 	req.u.stat.flags = nofollow ? ZMX_NOFOLLOW : 0;
 	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_ATTR)) == 0) {
 		*a = rep.msg.u.attr.st;
-		if (nofollow || !S_ISLNK(a->mode))
+		if (nofollow)	/* the cache holds lstat answers only */
 			zmx_cache_put(rpath, NULL, a);
 	}
 	zmx_frame_close(&rep);
@@ -307,7 +320,9 @@ zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	}
 	if ((r = dirty_fd(w.rpath)) >= 0)
 		return zmx_fs_fstat(r, st);
-	if ((r = remote_stat(w.rpath, flags & AT_SYMLINK_NOFOLLOW, &a)) < 0)
+	/* "link/" names the directory the link leads to, even for lstat */
+	if ((r = remote_stat(w.rpath, (flags & AT_SYMLINK_NOFOLLOW) &&
+	    !w.slash, &a)) < 0)
 		return r;
 	zmx_attr_to_stat(&a, st);
 	return 0;
@@ -339,6 +354,8 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 	default:
 		return r;
 	}
+	if (w.slash && strlen(w.lpath) + 2 <= sizeof(w.lpath))
+		strcat(w.lpath, "/");
 	if ((r = zmx_fs_fstatat(AT_FDCWD, w.lpath, &st,
 	    flags & AT_SYMLINK_NOFOLLOW)) < 0)
 		return r;

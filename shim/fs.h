@@ -16,6 +16,9 @@
 /* files (fs.c) */
 int	zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode);
 int	zmx_fs_close(int fd);
+/* Unmaps fd before something else closes it (fclose), writing it back if
+ * it was this process's last fd on a changed file. 0 or -EIO. */
+int	zmx_fs_release(int fd);
 int	zmx_fs_dup_to(int oldfd, int newfd, int r);	/* after a real dup */
 int	zmx_fs_before_dup2(int oldfd, int newfd);
 int	zmx_fs_fsync(int fd);

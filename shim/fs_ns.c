@@ -41,7 +41,7 @@ zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode)
 	WHERE_OR(&w, dirfd, path, 0, real_mkdirat(dfd_, p_, mode));
 	req.type = ZMX_MSG_MKDIR;
 	req.u.mkdir.path = w.rpath;
-	req.u.mkdir.mode = mode & 07777;
+	req.u.mkdir.mode = mode & 07777 & ~zmx_umask;
 	return remote_change(&req);
 }
 
@@ -65,25 +65,52 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 	return r;
 }
 
-/* Moves any open file of this process along with its name. */
+/* Moves any open file of this process along with its name: the file
+ * itself, or one inside a renamed directory. A file open under the
+ * target name was replaced: its write-back must not undo the rename. */
 struct moved {
-	const char	*from, *lto, *rto;
+	const char	*from, *lfrom, *lto, *rto;
 };
+
+/* new = to + what follows from in old; NULL if it does not fit */
+static char *
+moved_name(const char *old, size_t fromlen, const char *to)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s", to, old + fromlen) < 0)
+		return NULL;
+	return n;
+}
 
 static void
 move_one(int fd, struct zmx_file *f, void *arg)
 {
 	const struct moved *m = arg;
+	size_t rn = strlen(m->from), ln = strlen(m->lfrom);
+	char *l, *r;
 
 	(void)fd;
-	if (strcmp(f->rpath, m->from) == 0) {
-		free(f->lpath);
-		free(f->rpath);
-		f->lpath = strdup(m->lto);
-		f->rpath = strdup(m->rto);
-		if (f->lpath == NULL || f->rpath == NULL)
-			f->unlinked = 1;	/* cannot follow it: drop */
+	if (strcmp(f->rpath, m->rto) == 0) {
+		f->unlinked = 1;
+		return;
 	}
+	if (strncmp(f->rpath, m->from, rn) != 0 ||
+	    (f->rpath[rn] != '\0' && f->rpath[rn] != '/') ||
+	    strncmp(f->lpath, m->lfrom, ln) != 0)
+		return;
+	l = moved_name(f->lpath, ln, m->lto);
+	r = moved_name(f->rpath, rn, m->rto);
+	if (l == NULL || r == NULL) {
+		free(l);
+		free(r);
+		f->unlinked = 1;	/* cannot follow it: drop */
+		return;
+	}
+	/* the old strings are not freed: a lock-free reader (zmx_where
+	 * with this fd as dirfd) may still hold them */
+	__atomic_store_n(&f->lpath, l, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->rpath, r, __ATOMIC_RELEASE);
 }
 
 int
@@ -114,7 +141,7 @@ zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
 	req.u.rename.to = b.rpath;
 	req.u.rename.flags = flags;
 	if ((r = remote_change(&req)) == 0) {
-		m = (struct moved){ a.rpath, b.lpath, b.rpath };
+		m = (struct moved){ a.rpath, a.lpath, b.lpath, b.rpath };
 		zmx_fdtab_each(move_one, &m);
 	}
 	return r;

@@ -24,6 +24,7 @@ __thread struct zmx_tls zmx_tls __attribute__((tls_model("initial-exec")));
 /* Both written by the constructor only, before the program's threads. */
 int zmx_shim_ready;
 struct zmx_policy zmx_policy;
+unsigned zmx_umask = 022;
 
 /* ZMX_STATS: where the figures go. A dup of stderr taken at start-up,
  * since programs like cat close fd 2 before exit. -1: no statistics. */
@@ -63,6 +64,7 @@ atfork_child(void)
 {
 	zmx_conn_atfork_child();
 	zmx_vcwd_pid = (int)syscall(SYS_getpid);
+	zmx_tls.vfork_pid = 0;	/* a vfork child's, from before: not ours */
 }
 
 __attribute__((constructor)) static void
@@ -81,6 +83,8 @@ zmx_init(void)
 	}
 	if (zmx_vcwd_init() < 0)
 		zmx_warn("ZMX_CWD: too long; the cwd stays local");
+	zmx_umask = real_umask(0);
+	real_umask(zmx_umask);
 	zmx_memfd_adopt();
 	zmx_conn_preconnect();
 	pthread_atfork(NULL, NULL, atfork_child);

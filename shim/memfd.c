@@ -188,7 +188,7 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		req.type = ZMX_MSG_OPEN;
 		req.u.open.path = rpath;
 		req.u.open.flags = wire_flags(flags);
-		req.u.open.mode = mode & 07777;
+		req.u.open.mode = mode & 07777 & ~zmx_umask;
 		req.u.open.max = ZMX_CHUNK;
 		if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_OPENED)) < 0) {
 			fd = r;

@@ -15,13 +15,15 @@ struct zmx_where {
 	const struct zmx_rule	*rule;
 	char			 lpath[PATH_MAX];	/* the program's view */
 	char			 rpath[PATH_MAX];	/* agentd's view */
+	int			 slash;	/* the path ended in '/': it must be a
+					 * directory, a symlink is followed */
 };
 
 enum {
 	ZMX_LOCAL = 0,		/* local: call libc with the original args */
 	ZMX_REMOTE = 1,		/* remote: w->lpath and w->rpath are set */
 	ZMX_LOCAL_ABS = 2,	/* local, but only as w->lpath (a relative
-				 * path that left a remote cwd) */
+				 * path that left a remote cwd or fd) */
 };
 
 /* Where (dirfd, path) lives. empty_ok: AT_EMPTY_PATH semantics. Returns
@@ -29,10 +31,17 @@ enum {
 int	zmx_where(int dirfd, const char *path, int empty_ok,
 	    struct zmx_where *w);
 
+/* The program's umask, applied here to what is created remotely (agentd
+ * runs with umask 0). Set by the constructor and by umask(2) (wrap_open.c). */
+extern unsigned zmx_umask;
+
 /* The virtual cwd (vcwd.c): NULL when the cwd is local. */
 int	zmx_vcwd_init(void);
 int	zmx_vcwd_get(char *buf, size_t size);	/* length, 0 if local */
 int	zmx_vcwd_set(const char *lpath);	/* NULL: local again */
 extern int zmx_vcwd_pid;			/* reset after fork */
+/* Whether this is a vfork child (posix_spawn, subprocess): it shares the
+ * parent's memory and its one thread's sockets, so it may only exec. */
+int	zmx_vcwd_in_vfork(void);
 
 #endif

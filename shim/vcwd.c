@@ -29,8 +29,8 @@ int zmx_vcwd_pid;
  * the parent ignores it. Only the exec that follows reads it. */
 static __thread char vfork_cwd[PATH_MAX] __attribute__((tls_model("initial-exec")));
 
-static int
-in_vfork_child(void)
+int
+zmx_vcwd_in_vfork(void)
 {
 	return zmx_vcwd_pid != 0 && (int)syscall(SYS_getpid) != zmx_vcwd_pid;
 }
@@ -67,7 +67,7 @@ zmx_vcwd_set(const char *lpath)
 {
 	char *n = NULL, *old;
 
-	if (in_vfork_child()) {
+	if (zmx_vcwd_in_vfork()) {
 		/* no malloc, no change the parent would see */
 		if (lpath != NULL && strlen(lpath) >= sizeof(vfork_cwd))
 			return -ENAMETOOLONG;
@@ -141,6 +141,7 @@ zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 
 	if (path == NULL || !zmx_policy.any_remote)
 		return ZMX_LOCAL;
+	w->slash = path[0] != '\0' && path[strlen(path) - 1] == '/';
 	if (path[0] == '/') {
 		if (path[1] == 'p' && (r = proc_fd_path(path, w->lpath,
 		    sizeof(w->lpath))) != 0) {
@@ -155,9 +156,17 @@ zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 				return -ENAMETOOLONG;
 			strcpy(w->lpath, path);
 			goto remote;
-		} else if (zmx_path_join("/", path, w->lpath,
-		    sizeof(w->lpath)) < 0)
-			return -ENAMETOOLONG;
+		} else {
+			if (zmx_path_join("/", path, w->lpath,
+			    sizeof(w->lpath)) < 0)
+				return -ENAMETOOLONG;
+			/* a local absolute path goes to the kernel as given:
+			 * it walks "link/.." and "file/" its own way */
+			if ((w->rule = zmx_policy_match(&zmx_policy,
+			    w->lpath)) == NULL)
+				return ZMX_LOCAL;
+			goto remote;
+		}
 		if ((w->rule = zmx_policy_match(&zmx_policy, w->lpath)) == NULL)
 			return ZMX_LOCAL_ABS;
 		goto remote;
@@ -183,7 +192,11 @@ zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 	if ((w->rule = zmx_policy_match(&zmx_policy, w->lpath)) == NULL)
 		return ZMX_LOCAL_ABS;
 remote:
-	if (zmx_policy_map(w->rule, w->lpath, w->rpath, sizeof(w->rpath)) < 0)
+	if ((r = zmx_policy_map(w->rule, w->lpath, w->rpath,
+	    sizeof(w->rpath))) < 0)
 		return -ENAMETOOLONG;
+	/* agentd then says ENOTDIR for "file/", as the kernel does */
+	if (w->slash && r > 1 && (size_t)r + 1 < sizeof(w->rpath))
+		strcpy(w->rpath + r, "/");
 	return ZMX_REMOTE;
 }

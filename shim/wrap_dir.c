@@ -149,6 +149,19 @@ dirfd(DIR *d)
 typedef int scan_filter_fn(const struct dirent *);
 typedef int scan_compar_fn(const struct dirent **, const struct dirent **);
 
+/* The program's filter runs outside the guard: a filter that stats the
+ * name (a common idiom) must see remote files. */
+static int
+program_filter(scan_filter_fn *filter, const struct dirent *e)
+{
+	int keep;
+
+	zmx_tls.depth--;
+	keep = filter(e);
+	zmx_tls.depth++;
+	return keep;
+}
+
 /* scandir(3) over one of our handles. Returns the count or -errno. */
 static int
 scan(DIR *d, struct dirent ***list, scan_filter_fn *filter,
@@ -159,7 +172,7 @@ scan(DIR *d, struct dirent ***list, scan_filter_fn *filter,
 	int err = 0;
 
 	while ((e = zmx_fs_readdir(d, &err)) != NULL) {
-		if (filter != NULL && !filter(e))
+		if (filter != NULL && !program_filter(filter, e))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -183,9 +196,13 @@ scan(DIR *d, struct dirent ***list, scan_filter_fn *filter,
 		free(v);
 		return -err;
 	}
-	if (compar != NULL && n > 1)
+	if (compar != NULL && n > 1) {
+		zmx_tls.depth--;	/* the program's own code: its stat()s
+					 * must reach the shim */
 		qsort(v, n, sizeof(*v),
 		    (int (*)(const void *, const void *))compar);
+		zmx_tls.depth++;
+	}
 	*list = v;
 	return (int)n;
 }

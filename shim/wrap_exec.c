@@ -1,9 +1,12 @@
-/* wrap_exec.c - the exec and spawn calls that take an environment. The
- * virtual cwd lives in this process's memory, which exec discards, so the
- * new program learns it from ZMX_CWD: kept current in environ by chdir
- * (for execv, execvp, system, popen...) and put into an explicit envp
- * here (bash passes its own). Commands still run locally in this
- * version; rewriting them to zmx-exec will start from these wrappers.
+/* wrap_exec.c - the exec and spawn calls. Before an exec, changed remote
+ * files are written back: the kernel closes the O_CLOEXEC ones, and the
+ * program that follows adopts the others but knows nothing of what this
+ * one wrote. The virtual cwd lives in this process's memory, which exec
+ * discards, so the new program learns it from ZMX_CWD: kept current in
+ * environ by chdir and put into every envp here (bash passes its own;
+ * glibc's execv and friends reach execve internally, so they are wrapped
+ * too). Commands still run locally in this version; rewriting them to
+ * zmx-exec will start from these wrappers.
  *
  * An exec may run in a vfork child that shares the parent's memory: no
  * malloc here, the new environment is built on the stack. */
@@ -14,9 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "guard.h"
 #include "real.h"
 #include "shim.h"
+
+extern char **environ;
 
 #define CWD_VAR		"ZMX_CWD="
 #define CWD_VAR_LEN	(sizeof(CWD_VAR) - 1)
@@ -51,9 +57,23 @@ env_with_cwd(char *const envp[], size_t n, char **ne, char *var)
 	return ne;
 }
 
+/* Writes back what this process changed, unless it is a vfork child
+ * (its parent's files are the parent's business). */
+static void
+exec_prepare(void)
+{
+	zmx_real_ensure();
+	if (zmx_guard_enter()) {
+		zmx_fs_flush_all();
+		zmx_guard_leave();
+	}
+}
+
 /* Runs call with env replaced by a copy carrying ZMX_CWD. */
 #define WITH_CWD_ENV(env, call) do {					\
-	size_t n_ = env_count(env);					\
+	size_t n_;							\
+	exec_prepare();							\
+	n_ = env_count(env);						\
 	if (!zmx_policy.any_remote || n_ > ENV_MAX)			\
 		return (call);						\
 	{								\
@@ -70,47 +90,51 @@ env_with_cwd(char *const envp[], size_t n, char **ne, char *var)
 ZMX_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
-	zmx_real_ensure();
 	WITH_CWD_ENV(envp, real_execve(path, argv, envp));
 }
 
 ZMX_EXPORT int
 execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	zmx_real_ensure();
 	WITH_CWD_ENV(envp, real_execvpe(file, argv, envp));
 }
 
 ZMX_EXPORT int
 fexecve(int fd, char *const argv[], char *const envp[])
 {
-	zmx_real_ensure();
 	WITH_CWD_ENV(envp, real_fexecve(fd, argv, envp));
 }
+
+/* execl, execlp, execle: the arguments into an array on the stack;
+ * then runs `after` (execle's envp follows the NULL) and returns call. */
+#define EXECL_ARGV(arg, after, call) do {				\
+	va_list ap;							\
+	size_t n = 1, i;						\
+									\
+	va_start(ap, arg);						\
+	while (va_arg(ap, char *) != NULL)				\
+		n++;							\
+	va_end(ap);							\
+	{								\
+		char *argv[n + 1];					\
+									\
+		va_start(ap, arg);					\
+		argv[0] = (char *)arg;					\
+		for (i = 1; i <= n; i++)				\
+			argv[i] = va_arg(ap, char *);	/* ends with NULL */ \
+		after;							\
+		va_end(ap);						\
+		return call;						\
+	}								\
+} while (0)
 
 ZMX_EXPORT int
 execle(const char *path, const char *arg, ...)
 {
-	va_list ap;
-	size_t n = 1;
 	char *const *envp;
 
-	va_start(ap, arg);
-	while (va_arg(ap, char *) != NULL)
-		n++;
-	va_end(ap);
-	{
-		char *argv[n + 1];
-		size_t i;
-
-		va_start(ap, arg);
-		argv[0] = (char *)arg;
-		for (i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);	/* ends with NULL */
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return execve(path, argv, envp);
-	}
+	EXECL_ARGV(arg, envp = va_arg(ap, char *const *),
+	    execve(path, argv, envp));
 }
 
 ZMX_EXPORT int
@@ -118,7 +142,6 @@ posix_spawn(pid_t *pid, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
-	zmx_real_ensure();
 	WITH_CWD_ENV(envp, real_posix_spawn(pid, path, fa, attr, argv, envp));
 }
 
@@ -127,7 +150,46 @@ posix_spawnp(pid_t *pid, const char *file,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
-	zmx_real_ensure();
 	WITH_CWD_ENV(envp, real_posix_spawnp(pid, file, fa, attr, argv,
 	    envp));
+}
+
+ZMX_EXPORT int
+execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+ZMX_EXPORT int
+execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+ZMX_EXPORT int
+execl(const char *path, const char *arg, ...)
+{
+	EXECL_ARGV(arg, (void)0, execve(path, argv, environ));
+}
+
+ZMX_EXPORT int
+execlp(const char *file, const char *arg, ...)
+{
+	EXECL_ARGV(arg, (void)0, execvpe(file, argv, environ));
+}
+
+/* system and popen spawn with glibc's internal posix_spawn: write back
+ * first; the cwd is in environ already. */
+ZMX_EXPORT int
+system(const char *cmd)
+{
+	exec_prepare();
+	return real_system(cmd);
+}
+
+ZMX_EXPORT FILE *
+popen(const char *cmd, const char *mode)
+{
+	exec_prepare();
+	return real_popen(cmd, mode);
 }

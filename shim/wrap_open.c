@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "guard.h"
 #include "real.h"
+#include "shim.h"
 
 #define NEEDS_MODE(f)	(((f) & O_CREAT) || ((f) & O_TMPFILE) == O_TMPFILE)
 #define GET_MODE(flags, last, mode) do {				\
@@ -307,4 +308,17 @@ mkdtemp(char *tmpl)
 		return real_mkdtemp(tmpl);
 	}
 	return zmx_guard_ret(r) < 0 ? NULL : tmpl;
+}
+
+/* The umask stays the kernel's too (local files); remote creates read
+ * the copy (shim.h). */
+ZMX_EXPORT mode_t
+umask(mode_t mask)
+{
+	mode_t old;
+
+	zmx_real_ensure();
+	old = real_umask(mask);
+	__atomic_store_n(&zmx_umask, mask & 0777, __ATOMIC_RELAXED);
+	return old;
 }

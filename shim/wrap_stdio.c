@@ -8,7 +8,6 @@
 
 #include "fs.h"
 #include "guard.h"
-#include "memfd.h"
 #include "real.h"
 #include "shim.h"
 
@@ -81,11 +80,11 @@ fopen_any(FILE *(**real)(const char *, const char *), const char *path,
 		return (*real)(path, mode);
 	fp = remote_fopen(path, mode, &local);
 	err = errno;
-	zmx_guard_leave();
-	if (local)
+	if (local) {
+		zmx_guard_leave();
 		return (*real)(path, mode);
-	if (fp == NULL)
-		errno = err;
+	}
+	zmx_guard_ret(fp == NULL ? -err : 0);	/* restores errno on success */
 	return fp;
 }
 
@@ -166,8 +165,7 @@ freopen64(const char *path, const char *mode, FILE *fp)
 ZMX_EXPORT int
 fclose(FILE *fp)
 {
-	struct zmx_file *f;
-	int fd, last, r, wr = 0;
+	int fd, r, wr;
 
 	if (fp == NULL || !zmx_guard_enter())
 		return real_fclose(fp);
@@ -179,12 +177,9 @@ fclose(FILE *fp)
 	/* flush the stream into the memfd, write back, then let glibc
 	 * close the fd with its internal close */
 	fflush(fp);
-	f = zmx_fdtab_take(fd, &last);
-	if (f != NULL && last)
-		wr = zmx_memfd_flush(f, fd);
-	zmx_fdtab_unref(f);
+	wr = zmx_fs_release(fd);
 	r = real_fclose(fp);
 	if (r < 0)
 		return (int)zmx_guard_ret(-errno);
-	return (int)zmx_guard_ret(wr < 0 ? -EIO : 0);
+	return (int)zmx_guard_ret(wr);
 }
