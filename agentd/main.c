@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,15 +268,34 @@ reload(const struct main_cfg *cfg, struct zmx_authkeys **akp)
 	zmx_info("reloaded %zu keys from %s", ak->n, cfg->keys);
 }
 
+/* Each session holds its scope's fd and each unfinished upload two:
+ * take all the fds the hard limit allows. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int
 setup_router(void *router, const struct main_cfg *cfg,
     const struct zmx_keypair *kp)
 {
-	int one = 1;
+	/* a request is at most one chunk of data and its fields; a peer
+	 * may queue only a few before it waits for agentd */
+	int64_t maxmsg = ZMX_MAX_DATA + (64 << 10);
+	int one = 1, hwm = 16;
 
 	/* No ZMQ_ROUTER_HANDOVER: a peer may choose its routing id, and
 	 * taking over another client's pipe would be taking its session. */
-	if (zmx_wire_common_opts(router) < 0)
+	if (zmx_wire_common_opts(router) < 0 ||
+	    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &maxmsg,
+	    sizeof(maxmsg)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0)
 		return -errno;
 	if (strncmp(cfg->listen, "tcp://[", 7) == 0 &&
 	    zmq_setsockopt(router, ZMQ_IPV6, &one, sizeof(one)) < 0)
@@ -353,6 +373,10 @@ main(int argc, char **argv)
 	/* modes arrive with the client's umask applied (libzmx(7)); ours
 	 * must not take more away. Temp files are made 0600 explicitly. */
 	umask(0);
+	/* requests have a few dozen elements; a frame that declares a
+	 * million must not make msgpack-c allocate for them */
+	zmx_msg_max_elements = 4096;
+	raise_fd_limit();
 
 	status = EXIT_RUNTIME;
 	if ((ctx = zmq_ctx_new()) == NULL) {

@@ -523,6 +523,8 @@ unknown_key(struct dec *d, const msgpack_object *key)
  * the elements: a 20-byte frame could ask for 64 GiB. Walk the headers
  * first and refuse any count that the remaining bytes cannot hold (each
  * element takes at least one byte). Linear, no allocation. */
+uint32_t zmx_msg_max_elements;
+
 static int
 precheck(struct dec *d, const uint8_t *p, size_t len)
 {
@@ -531,7 +533,7 @@ precheck(struct dec *d, const uint8_t *p, size_t len)
 		1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4,
 	};
 	size_t pos = 0, k, i;
-	uint64_t need = 1, n, v;
+	uint64_t need = 1, n, v, total = 1;
 	uint8_t b;
 
 	while (need > 0 && pos < len) {
@@ -582,9 +584,13 @@ precheck(struct dec *d, const uint8_t *p, size_t len)
 		}
 count:
 		need += n;
+		total += n;
 		if (need > len - pos)
 			return fail(d, "a container of %llu elements in %zu "
 			    "bytes", (unsigned long long)n, len - pos);
+		if (zmx_msg_max_elements && total > zmx_msg_max_elements)
+			return fail(d, "more than %u elements",
+			    zmx_msg_max_elements);
 	}
 	return 0;
 }

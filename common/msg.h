@@ -127,6 +127,12 @@ void	zmx_buf_free(struct zmx_buf *b);
  * after a reset: b->len = 0). Returns 0 or -ENOMEM/-EINVAL. */
 int	zmx_msg_encode(const struct zmx_msg *m, struct zmx_buf *b);
 
+/* At most this many msgpack elements in a frame given to
+ * zmx_msg_decode(); 0: only the frame's size bounds them. msgpack-c
+ * spends about 24 bytes per element, so a peer that only sends
+ * requests (agentd) sets a small budget. Written once at start-up. */
+extern uint32_t zmx_msg_max_elements;
+
 /* Decodes one frame into m. On failure returns -EPROTO (or -ENOMEM)
  * and writes one line saying why into why[whylen]; m->id (read before
  * the type) and m->type are set when the frame got that far, so the

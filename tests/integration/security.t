@@ -92,6 +92,24 @@ for spec in "garbage:c1c1c1c1deadbeef" \
 	out=$(req --no-hello --raw "$hex")
 	like "$out" '^ERROR E[A-Z]+ ' "$name without a HELLO gets an ERROR reply"
 done
+# Frames that ask msgpack-c for memory: 16 MB declaring 16 million
+# elements (about 400 MB once unpacked), and one over the size limit.
+python3 -c 'import struct, sys
+n = int(sys.argv[2])
+open(sys.argv[1], "wb").write(b"\x93\x05\x01\xdd" + struct.pack(">I", n) +
+    b"\xc0" * n)' "$T/mid.frame" 16000000
+python3 -c 'open(__import__("sys").argv[1], "wb").write(b"\x93\x05\x01\xc6" +
+    (40 << 20).to_bytes(4, "big") + b"x" * (40 << 20))' "$T/big.frame"
+out=$(req --frame-file "$T/mid.frame")
+like "$out" '^ERROR EPROTO more than [0-9]+ elements' \
+    "16 million declared elements are refused before unpacking"
+req -T 1000 --frame-file "$T/big.frame" >/dev/null
+is "$?" 3 "a 40 MiB frame (over the request limit) is dropped unanswered"
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENTD_PID/status" 2>/dev/null)
+diag "agentd peak RSS: ${hwm:-?} kB"
+ok $([ -n "$hwm" ] && [ "$hwm" -lt 150000 ]; echo $?) \
+    "agentd's memory stayed below 150 MB (peak ${hwm:-?} kB)"
+
 out=$(req ping 42)
 is "$out" "PONG stamp=42 server=$(req ping 1 | sed -n 's/^PONG stamp=1 server=//p')" \
     "after all that a ping is answered"
