@@ -35,7 +35,11 @@ out=$(req open "$WS/fine")
 like "$out" '^OPENED .* data=inside\\n$' "a symlink that stays in scope is followed"
 
 long=$WS/$(head -c 5000 /dev/zero | tr '\0' a)
-for p in "$WS/../victim.txt" "$WS/dir/../../x" "$WS/etc/passwd" \
+# real files just outside the scope: an escape would show their content
+echo outside-secret > "$T/outside.txt"
+mkdir -p "$R/ws/dir"
+for p in "$WS/../outside.txt" "$WS/dir/../../outside.txt" \
+    "$WS/../victim.txt" "$WS/dir/../../x" "$WS/etc/passwd" \
     "$WS/up/etc/passwd" "$WS/up/$WS/hello.txt" "$WS/magic/etc/passwd" \
     /proc/self/root/etc/passwd /etc/passwd "$WS/../../../etc/passwd" \
     "$long"; do
@@ -44,7 +48,8 @@ for p in "$WS/../victim.txt" "$WS/dir/../../x" "$WS/etc/passwd" \
 	out=$(req open "$p")
 	like "$out" '^ERROR (EXDEV|EACCES|ENAMETOOLONG|ELOOP|ENOENT|EPROTO) ' \
 	    "open $name is an error"
-	unlike "$out" "$SECRET|^OPENED|^DATA" "and shows no content"
+	unlike "$out" "$SECRET|outside-secret|^OPENED|^DATA" \
+	    "and shows no content"
 done
 out=$(req readdir "$WS/up" :: readdir "$WS/etc" :: readdir "$WS/.." :: \
     readdir /proc/self/root/etc)
