@@ -125,3 +125,12 @@ zmx_cache_invalidate(void)
 {
 	__atomic_add_fetch(&gen, 1, __ATOMIC_RELAXED);
 }
+
+void
+zmx_cache_fork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&lock);
+	else
+		pthread_mutex_unlock(&lock);
+}

@@ -17,5 +17,6 @@ int	zmx_cache_get(const char *rpath, int follow, struct zmx_attr *a);
 void	zmx_cache_put(const char *dir, const char *name,
 	    const struct zmx_attr *a);
 void	zmx_cache_invalidate(void);
+void	zmx_cache_fork(int phase);	/* as zmx_fdtab_fork() */
 
 #endif

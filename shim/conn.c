@@ -155,6 +155,18 @@ zmx_conn_init(void)
 }
 
 void
+zmx_conn_atfork_prepare(void)
+{
+	pthread_mutex_lock(&g.lock);
+}
+
+void
+zmx_conn_atfork_parent(void)
+{
+	pthread_mutex_unlock(&g.lock);
+}
+
+void
 zmx_conn_atfork_child(void)
 {
 	pthread_mutex_init(&g.lock, NULL);

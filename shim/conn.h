@@ -31,8 +31,11 @@ int	zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want);
  * own start-up then hides the TCP and CURVE handshakes. */
 void	zmx_conn_preconnect(void);
 
-/* After fork, in the child: forget the parent's context and sockets
- * without touching them (their threads are not in this process). */
+/* Around fork: the lock is taken before, released after; in the child
+ * the parent's context and sockets are forgotten without being touched
+ * (their threads are not in this process). */
+void	zmx_conn_atfork_prepare(void);
+void	zmx_conn_atfork_parent(void);
 void	zmx_conn_atfork_child(void);
 
 /* Statistics for ZMX_STATS: round trips and requests per type. */

@@ -135,3 +135,50 @@ zmx_fdtab_each(void (*fn)(int, struct zmx_file *, void *), void *arg)
 			fn(fd, tab[fd], arg);
 	pthread_mutex_unlock(&lock);
 }
+
+int
+zmx_fdtab_collect(int (*match)(const struct zmx_file *, const void *),
+    const void *arg, struct zmx_fdref **out)
+{
+	struct zmx_fdref *v = NULL, *nv;
+	int fd, n = 0, cap_ = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&lock);
+	for (fd = 0; fd < cap; fd++) {
+		if (tab[fd] == NULL || !match(tab[fd], arg))
+			continue;
+		if (n == cap_) {
+			cap_ = cap_ ? 2 * cap_ : 8;
+			if ((nv = realloc(v, cap_ * sizeof(*v))) == NULL) {
+				pthread_mutex_unlock(&lock);
+				zmx_fdtab_release(v, n);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		tab[fd]->refs++;
+		v[n].fd = fd;
+		v[n++].f = tab[fd];
+	}
+	pthread_mutex_unlock(&lock);
+	*out = v;
+	return n;
+}
+
+void
+zmx_fdtab_release(struct zmx_fdref *v, int n)
+{
+	while (n > 0)
+		zmx_fdtab_unref(v[--n].f);
+	free(v);
+}
+
+void
+zmx_fdtab_fork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&lock);
+	else
+		pthread_mutex_unlock(&lock);
+}

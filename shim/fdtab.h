@@ -50,9 +50,24 @@ int	zmx_fdtab_set(int fd, struct zmx_file *f);
  * the last fd of this process on it. */
 struct zmx_file *zmx_fdtab_take(int fd, int *last);
 void	zmx_fdtab_unref(struct zmx_file *f);
-/* Calls fn for every mapped fd (under the table lock: fn must not call
- * back into fdtab). */
+/* Calls fn for every mapped fd under the table lock: fn must not call
+ * back into fdtab, nor wait for anything (no network). */
 void	zmx_fdtab_each(void (*fn)(int fd, struct zmx_file *f, void *arg),
 	    void *arg);
+
+/* The fds whose file match() accepts, each with a reference taken, so
+ * the caller can do network work on them without the lock. Returns the
+ * count (*out malloc'd; zmx_fdtab_release() it) or -ENOMEM. */
+struct zmx_fdref {
+	int			 fd;
+	struct zmx_file		*f;
+};
+int	zmx_fdtab_collect(int (*match)(const struct zmx_file *, const void *),
+	    const void *arg, struct zmx_fdref **out);
+void	zmx_fdtab_release(struct zmx_fdref *v, int n);
+
+/* pthread_atfork: no fork may copy the lock while another thread holds
+ * it. phase: 0 prepare, 1 parent, 2 child. */
+void	zmx_fdtab_fork(int phase);
 
 #endif

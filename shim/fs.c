@@ -172,47 +172,47 @@ zmx_fs_fsync(int fd)
 	return zmx_memfd_flush(f, fd);
 }
 
-static void
-flush_one(int fd, struct zmx_file *f, void *arg)
+/* Regular files (with rpath, if given): the ones a write-back concerns. */
+static int
+is_reg(const struct zmx_file *f, const void *rpath)
 {
-	(void)arg;
-	if (f->kind == ZMX_FILE_REG && still_ours(fd, f))
-		(void)zmx_memfd_flush(f, fd);
+	return f->kind == ZMX_FILE_REG &&
+	    (rpath == NULL || strcmp(f->rpath, rpath) == 0);
+}
+
+/* Writes back the matching files, outside the fd table's lock: a round
+ * trip under it would stall every thread's open and close, and a fork
+ * meanwhile. unlink: mark them removed instead. */
+static void
+flush_matching(const char *rpath, int unlink)
+{
+	struct zmx_fdref *v;
+	int i, n;
+
+	if ((n = zmx_fdtab_collect(is_reg, rpath, &v)) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (unlink)
+			v[i].f->unlinked = 1;
+		else if (still_ours(v[i].fd, v[i].f))
+			(void)zmx_memfd_flush(v[i].f, v[i].fd);
+	}
+	zmx_fdtab_release(v, n);
 }
 
 void
 zmx_fs_flush_all(void)
 {
 	if (!zmx_vcwd_in_vfork())
-		zmx_fdtab_each(flush_one, NULL);
+		flush_matching(NULL, 0);
 }
 
 /* Before a metadata change by path: a dirty open copy written back later
  * would undo it (its rename replaces the file). */
-struct flush_path {
-	const char	*rpath;
-	int		 unlink;
-};
-
-static void
-flush_path_one(int fd, struct zmx_file *f, void *arg)
-{
-	struct flush_path *fp = arg;
-
-	if (f->kind != ZMX_FILE_REG || strcmp(f->rpath, fp->rpath) != 0)
-		return;
-	if (fp->unlink)
-		f->unlinked = 1;
-	else if (still_ours(fd, f))
-		(void)zmx_memfd_flush(f, fd);
-}
-
 void
 zmx_fs_flush_path(const char *rpath, int unlink)
 {
-	struct flush_path fp = { rpath, unlink };
-
-	zmx_fdtab_each(flush_path_one, &fp);
+	flush_matching(rpath, unlink);
 }
 
 /* ---- stat ---------------------------------------------------------------- */

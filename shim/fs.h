@@ -68,6 +68,7 @@ long	zmx_fs_telldir(DIR *d);
 void	zmx_fs_seekdir(DIR *d, long pos);
 int	zmx_fs_dirfd(DIR *d);
 ssize_t	zmx_fs_getdents64(int fd, void *buf, size_t len);
+void	zmx_dir_fork(int phase);	/* as zmx_fdtab_fork() */
 /* fetches a directory listing into f (f->list); 0 or -errno */
 int	zmx_fs_list(struct zmx_file *f);
 

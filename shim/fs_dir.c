@@ -315,3 +315,12 @@ zmx_fs_getdents64(int fd, void *buf, size_t len)
 		return -EINVAL;		/* buffer too small for one entry */
 	return (ssize_t)off;
 }
+
+void
+zmx_dir_fork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&pool_lock);
+	else
+		pthread_mutex_unlock(&pool_lock);
+}

@@ -10,7 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "conn.h"
+#include "fdtab.h"
 #include "fs.h"
 #include "guard.h"
 #include "io.h"
@@ -59,9 +61,36 @@ load_policy(void)
 	return r;
 }
 
+/* No lock of the shim may be copied into a child while another thread
+ * holds it: all are taken before fork (none is held across a round trip)
+ * and released after, in a fixed order. */
+static void
+atfork_prepare(void)
+{
+	zmx_conn_atfork_prepare();
+	zmx_vcwd_fork(0);
+	zmx_fdtab_fork(0);
+	zmx_dir_fork(0);
+	zmx_cache_fork(0);
+}
+
+static void
+atfork_parent(void)
+{
+	zmx_cache_fork(1);
+	zmx_dir_fork(1);
+	zmx_fdtab_fork(1);
+	zmx_vcwd_fork(1);
+	zmx_conn_atfork_parent();
+}
+
 static void
 atfork_child(void)
 {
+	zmx_cache_fork(2);
+	zmx_dir_fork(2);
+	zmx_fdtab_fork(2);
+	zmx_vcwd_fork(2);
 	zmx_conn_atfork_child();
 	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 	zmx_tls.vfork_pid = 0;	/* a vfork child's, from before: not ours */
@@ -87,7 +116,7 @@ zmx_init(void)
 	real_umask(zmx_umask);
 	zmx_memfd_adopt();
 	zmx_conn_preconnect();
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	s = getenv("ZMX_STATS");
 	if (s != NULL && *s != '\0' && strcmp(s, "0") != 0)
 		stats_fd = real_fcntl(2, F_DUPFD_CLOEXEC, 100);

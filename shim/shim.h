@@ -43,5 +43,6 @@ extern int zmx_vcwd_pid;			/* reset after fork */
 /* Whether this is a vfork child (posix_spawn, subprocess): it shares the
  * parent's memory and its one thread's sockets, so it may only exec. */
 int	zmx_vcwd_in_vfork(void);
+void	zmx_vcwd_fork(int phase);	/* as zmx_fdtab_fork() */
 
 #endif

@@ -200,3 +200,12 @@ remote:
 		strcpy(w->rpath + r, "/");
 	return ZMX_REMOTE;
 }
+
+void
+zmx_vcwd_fork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&lock);
+	else
+		pthread_mutex_unlock(&lock);
+}
