@@ -29,7 +29,7 @@
 #define ZMX_O_TRUNC	0x08
 #define ZMX_O_NOFOLLOW	0x10
 #define ZMX_O_DIRECTORY	0x20
-#define ZMX_O_APPEND	0x40		/* recorded in the audit log only */
+#define ZMX_O_APPEND	0x40		/* a change: refused on a read-only key */
 
 /* PUT flags: a write-back of a whole file, never torn */
 #define ZMX_PUT_BEGIN	0x1		/* first chunk: start a new upload */

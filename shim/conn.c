@@ -301,8 +301,8 @@ recv_until(struct conn *c, struct zmx_frame *f, int64_t deadline)
 	}
 }
 
-/* Sends a frame, waiting up to deadline for the connection (with
- * ZMQ_IMMEDIATE a DEALER with no connection does not queue). */
+/* Sends a frame, waiting up to deadline while the socket's queue is
+ * full (its high-water mark). */
 static int
 send_until(struct conn *c, const struct zmx_msg *m, int64_t deadline)
 {

@@ -258,8 +258,7 @@ zmx_fs_fstat(int fd, struct stat *st)
 	zmx_attr_to_stat(&f->st, st);
 	st->st_size = ms.st_size;
 	st->st_blocks = ms.st_blocks;
-	if (ms.st_mtim.tv_sec != ZMX_MEMFD_CLEAN_SEC ||
-	    ms.st_mtim.tv_nsec != ZMX_MEMFD_CLEAN_NSEC) {
+	if (!zmx_memfd_is_clean(&ms)) {
 		st->st_mtim = ms.st_mtim;
 		st->st_ctim = ms.st_ctim;
 	}
@@ -284,8 +283,7 @@ find_dirty_one(int fd, struct zmx_file *f, void *arg)
 	    strcmp(f->rpath, fd_->rpath) != 0)
 		return;
 	if (real_fstat(fd, &ms) == 0 && ms.st_ino == f->memfd_ino &&
-	    (ms.st_mtim.tv_sec != ZMX_MEMFD_CLEAN_SEC ||
-	    ms.st_mtim.tv_nsec != ZMX_MEMFD_CLEAN_NSEC))
+	    !zmx_memfd_is_clean(&ms))
 		fd_->fd = fd;
 }
 
@@ -365,16 +363,15 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 
 /* ---- access and attribute changes ---------------------------------------- */
 
-/* Sends a request that answers OK; the cache is stale afterwards. */
-static int
-remote_ok(struct zmx_msg *req)
+int
+zmx_fs_call_ok(struct zmx_msg *req)
 {
 	struct zmx_frame rep = { 0 };
 	int r;
 
 	r = zmx_conn_call(req, &rep, ZMX_MSG_OK);
 	zmx_frame_close(&rep);
-	if (req->type != ZMX_MSG_ACCESS)
+	if (req->type != ZMX_MSG_ACCESS)	/* it changed something */
 		zmx_cache_invalidate();
 	return r;
 }
@@ -397,7 +394,7 @@ zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
 	req.u.access.mode = mode;
 	req.u.access.flags = (flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0) |
 	    (flags & AT_EACCESS ? ZMX_EACCESS : 0);
-	return remote_ok(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 /* For f*() calls on a remote fd: the path to name on the wire. */
@@ -463,7 +460,7 @@ zmx_fs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 	req.u.chmod.path = w.rpath;
 	req.u.chmod.mode = mode & 07777;
 	req.u.chmod.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
-	return remote_ok(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 int
@@ -479,7 +476,7 @@ zmx_fs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	req.u.chown.uid = uid == (uid_t)-1 ? ZMX_ID_KEEP : uid;
 	req.u.chown.gid = gid == (gid_t)-1 ? ZMX_ID_KEEP : gid;
 	req.u.chown.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
-	return remote_ok(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 int
@@ -498,7 +495,7 @@ zmx_fs_utimensat(int dirfd, const char *path, const struct timespec ts[2],
 	req.u.utimens.mtime_sec = ts ? ts[1].tv_sec : 0;
 	req.u.utimens.mtime_nsec = ts ? ts[1].tv_nsec : ZMX_UTIME_NOW;
 	req.u.utimens.flags = flags & AT_SYMLINK_NOFOLLOW ? ZMX_NOFOLLOW : 0;
-	return remote_ok(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 int
@@ -519,7 +516,7 @@ zmx_fs_truncate(const char *path, off_t len)
 	req.type = ZMX_MSG_TRUNCATE;
 	req.u.truncate.path = w.rpath;
 	req.u.truncate.len = (uint64_t)len;
-	return remote_ok(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 /* Extended attributes are not carried yet: a remote file has none, which

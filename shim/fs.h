@@ -1,5 +1,5 @@
 /* fs.h - the dispatcher: every interposed call, whatever channel it came
- * through (a libc symbol now; syscall() and trapped syscall instructions
+ * through (a libc symbol, libc's syscall(); trapped syscall instructions
  * next), lands here with syscall-like arguments and is served locally or
  * remotely. Each returns a value >= 0 or -errno and never touches errno
  * of the program; wrappers convert with zmx_guard_ret(). */

@@ -160,13 +160,7 @@ zmx_fs_opendir(const char *path, int *err)
 		r = fd;
 		goto fail;
 	}
-	{
-		struct stat ms;
-
-		if (real_fstat(fd, &ms) == 0)
-			f->memfd_ino = ms.st_ino;
-	}
-	if ((r = zmx_fdtab_set(fd, f)) < 0)
+	if ((r = zmx_memfd_map(fd, f)) < 0)
 		goto fail;
 	zmx_fdtab_unref(f);	/* the table holds it now */
 	f = NULL;
@@ -291,7 +285,7 @@ zmx_fs_getdents64(int fd, void *buf, size_t len)
 	int r;
 
 	if (f == NULL)
-		return 1;	/* not ours: the caller makes the real call */
+		return -EBADF;	/* callers check zmx_fdtab_get() first */
 	if (f->kind != ZMX_FILE_DIR)
 		return -ENOTDIR;
 	if (f->list == NULL && (r = zmx_fs_list(f)) < 0)

@@ -7,7 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "msg.h"
 #include "shim.h"
+
+/* Sends a request answered by OK; the attribute cache is dropped unless
+ * it was an ACCESS. 0 or -errno. */
+int	zmx_fs_call_ok(struct zmx_msg *req);
 
 #define LOCAL_RET(expr)	do { long r_ = (long)(expr); \
 	return r_ < 0 ? -errno : r_; } while (0)

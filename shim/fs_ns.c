@@ -19,8 +19,7 @@
 #include "shim.h"
 
 
-/* A request answered by OK that changes something remote. */
-static int
+int
 remote_change(struct zmx_msg *req)
 {
 	struct zmx_frame rep = { 0 };
@@ -42,7 +41,7 @@ zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode)
 	req.type = ZMX_MSG_MKDIR;
 	req.u.mkdir.path = w.rpath;
 	req.u.mkdir.mode = mode & 07777 & ~zmx_umask;
-	return remote_change(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 int
@@ -60,7 +59,7 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 		req.type = ZMX_MSG_UNLINK;
 		req.u.unlink.path = w.rpath;
 	}
-	if ((r = remote_change(&req)) == 0 && !(flags & AT_REMOVEDIR))
+	if ((r = zmx_fs_call_ok(&req)) == 0 && !(flags & AT_REMOVEDIR))
 		zmx_fs_flush_path(w.rpath, 1);	/* no write-back now */
 	return r;
 }
@@ -140,7 +139,7 @@ zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
 	req.u.rename.from = a.rpath;
 	req.u.rename.to = b.rpath;
 	req.u.rename.flags = flags;
-	if ((r = remote_change(&req)) == 0) {
+	if ((r = zmx_fs_call_ok(&req)) == 0) {
 		m = (struct moved){ a.rpath, a.lpath, b.lpath, b.rpath };
 		zmx_fdtab_each(move_one, &m);
 	}
@@ -170,7 +169,7 @@ zmx_fs_linkat(int od, const char *op, int nd, const char *np, int flags)
 	req.u.link.from = a.rpath;
 	req.u.link.to = b.rpath;
 	req.u.link.flags = flags & AT_SYMLINK_FOLLOW ? ZMX_FOLLOW : 0;
-	return remote_change(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 int
@@ -187,7 +186,7 @@ zmx_fs_symlinkat(const char *target, int dirfd, const char *path)
 	req.type = ZMX_MSG_SYMLINK;
 	req.u.symlink.target = target;
 	req.u.symlink.path = w.rpath;
-	return remote_change(&req);
+	return zmx_fs_call_ok(&req);
 }
 
 /* A remote path as the program should see it: agentd's answer mapped

@@ -223,13 +223,7 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 	if (fd < 0)
 		goto out;
 map:
-	{
-		struct stat ms;
-
-		if (real_fstat(fd, &ms) == 0)
-			f->memfd_ino = ms.st_ino;
-	}
-	if ((r = zmx_fdtab_set(fd, f)) < 0) {
+	if ((r = zmx_memfd_map(fd, f)) < 0) {
 		real_close(fd);
 		fd = r;
 	}
@@ -237,6 +231,17 @@ out:
 	zmx_frame_close(&rep);
 	zmx_fdtab_unref(f);	/* ours; the table holds its own */
 	return fd;
+}
+
+int
+zmx_memfd_map(int fd, struct zmx_file *f)
+{
+	struct stat ms;
+
+	if (real_fstat(fd, &ms) < 0)
+		return -errno;
+	f->memfd_ino = ms.st_ino;
+	return zmx_fdtab_set(fd, f);
 }
 
 int
@@ -254,8 +259,7 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 		return 0;
 	if (real_fstat(fd, &ms) < 0)
 		return -errno;
-	if (ms.st_mtim.tv_sec == ZMX_MEMFD_CLEAN_SEC &&
-	    ms.st_mtim.tv_nsec == ZMX_MEMFD_CLEAN_NSEC)
+	if (zmx_memfd_is_clean(&ms))
 		return 0;
 	size = ms.st_size;
 	/* the program's fd may be write-only: read through a new one */
@@ -345,7 +349,6 @@ adopt_fd(int fd)
 	if (real_fstat(fd, &ms) < 0 || (f = zmx_file_new(kind, lpath,
 	    rpath)) == NULL)
 		return;
-	f->memfd_ino = ms.st_ino;
 	f->st.mode = kind == ZMX_FILE_DIR ? S_IFDIR | 0755 : S_IFREG | 0644;
 	f->st.size = ms.st_size;
 	f->st.nlink = 1;
@@ -353,7 +356,7 @@ adopt_fd(int fd)
 	f->st.gid = getgid();
 	f->st.mtime_sec = ms.st_mtim.tv_sec;
 	f->st.mtime_nsec = ms.st_mtim.tv_nsec;
-	(void)zmx_fdtab_set(fd, f);
+	(void)zmx_memfd_map(fd, f);
 	zmx_fdtab_unref(f);
 }
 

@@ -4,6 +4,7 @@
 #ifndef ZMX_MEMFD_H
 #define ZMX_MEMFD_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "fdtab.h"
@@ -12,6 +13,18 @@
  * fetched" is one fstat, and it survives exec (an adopted fd). */
 #define ZMX_MEMFD_CLEAN_SEC	1
 #define ZMX_MEMFD_CLEAN_NSEC	20251125
+
+/* Whether a memfd's attributes show its content as fetched. */
+static inline int
+zmx_memfd_is_clean(const struct stat *ms)
+{
+	return ms->st_mtim.tv_sec == ZMX_MEMFD_CLEAN_SEC &&
+	    ms->st_mtim.tv_nsec == ZMX_MEMFD_CLEAN_NSEC;
+}
+
+/* Maps fd to f, remembering which memfd it is (see fs.c still_ours).
+ * Returns 0 or -errno. */
+int	zmx_memfd_map(int fd, struct zmx_file *f);
 
 /* Opens lpath/rpath remotely with open(2) flags and mode; returns the fd
  * (in fdtab) or -errno. Directories get a placeholder fd of kind DIR. */
