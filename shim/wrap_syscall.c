@@ -100,6 +100,53 @@ static long sys_utimensat(const long *a)
     (int)A(3)); }
 static long sys_truncate(const long *a)
 { return zmx_fs_truncate(P(0), (off_t)A(1)); }
+static long sys_creat(const long *a)
+{ return zmx_fs_openat(AT_FDCWD, P(0), O_WRONLY | O_CREAT | O_TRUNC,
+    (mode_t)A(1)); }
+static long sys_chown(const long *a)
+{ return zmx_fs_fchownat(AT_FDCWD, P(0), (uid_t)A(1), (gid_t)A(2), 0); }
+static long sys_lchown(const long *a)
+{ return zmx_fs_fchownat(AT_FDCWD, P(0), (uid_t)A(1), (gid_t)A(2),
+    AT_SYMLINK_NOFOLLOW); }
+static long sys_fchown(const long *a)
+{ return zmx_fs_fchownat((int)A(0), NULL, (uid_t)A(1), (gid_t)A(2), 0); }
+static long sys_fchownat(const long *a)
+{ return zmx_fs_fchownat((int)A(0), P(1), (uid_t)A(2), (gid_t)A(3),
+    (int)A(4)); }
+
+/* The fd calls that must keep the table right: the kernel does the
+ * work, the table follows (as wrap_open.c does for the libc names). */
+static long sys_dup(const long *a)
+{
+	long r = real_syscall(SYS_dup, A(0));
+
+	return r < 0 ? -errno : zmx_fs_dup_to((int)A(0), (int)r, (int)r);
+}
+static long sys_dup3(const long *a)
+{
+	long r;
+
+	zmx_fs_before_dup2((int)A(0), (int)A(1));
+	r = real_syscall(SYS_dup3, A(0), A(1), A(2));
+	return zmx_fs_dup_to((int)A(0), (int)A(1), (int)r);
+}
+static long sys_dup2(const long *a)
+{
+	long r;
+
+	zmx_fs_before_dup2((int)A(0), (int)A(1));
+	r = real_syscall(SYS_dup2, A(0), A(1));
+	return zmx_fs_dup_to((int)A(0), (int)A(1), (int)r);
+}
+static long sys_fcntl(const long *a)
+{
+	long r;
+
+	if (A(1) != F_DUPFD && A(1) != F_DUPFD_CLOEXEC)
+		return ZMX_SYS_LOCAL;
+	r = real_syscall(SYS_fcntl, A(0), A(1), A(2));
+	return r < 0 ? -errno : zmx_fs_dup_to((int)A(0), (int)r, (int)r);
+}
 
 /* Indexed by syscall number; a hole means "not a file call: pass it on". */
 static long (*const sys_table[])(const long *) = {
@@ -139,6 +186,15 @@ static long (*const sys_table[])(const long *) = {
 	[SYS_fchmod] = sys_fchmod,
 	[SYS_utimensat] = sys_utimensat,
 	[SYS_truncate] = sys_truncate,
+	[SYS_creat] = sys_creat,
+	[SYS_chown] = sys_chown,
+	[SYS_lchown] = sys_lchown,
+	[SYS_fchown] = sys_fchown,
+	[SYS_fchownat] = sys_fchownat,
+	[SYS_dup] = sys_dup,
+	[SYS_dup2] = sys_dup2,
+	[SYS_dup3] = sys_dup3,
+	[SYS_fcntl] = sys_fcntl,
 };
 
 long
