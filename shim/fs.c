@@ -75,18 +75,8 @@ int
 zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct zmx_where w;
-	int r;
 
-	switch ((r = zmx_where(dirfd, path, 0, &w))) {
-	case ZMX_LOCAL:
-		LOCAL_RET(real_openat(dirfd, path, flags, mode));
-	case ZMX_LOCAL_ABS:
-		LOCAL_RET(real_openat(AT_FDCWD, w.lpath, flags, mode));
-	case ZMX_REMOTE:
-		break;
-	default:
-		return r;
-	}
+	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
 	if (flags & O_PATH)
 		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
 		    O_RDONLY;
@@ -306,16 +296,8 @@ zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) &&
 	    dirfd != AT_FDCWD)
 		return zmx_fs_fstat(dirfd, st);
-	switch ((r = zmx_where(dirfd, path, flags & AT_EMPTY_PATH, &w))) {
-	case ZMX_LOCAL:
-		LOCAL_RET(real_fstatat(dirfd, path, st, flags));
-	case ZMX_LOCAL_ABS:
-		LOCAL_RET(real_fstatat(AT_FDCWD, w.lpath, st, flags));
-	case ZMX_REMOTE:
-		break;
-	default:
-		return r;
-	}
+	WHERE_OR(&w, dirfd, path, flags & AT_EMPTY_PATH,
+	    real_fstatat(dfd_, p_, st, flags));
 	if ((r = dirty_fd(w.rpath)) >= 0)
 		return zmx_fs_fstat(r, st);
 	/* "link/" names the directory the link leads to, even for lstat */
@@ -342,16 +324,7 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 		stat_to_statx(&st, stx);
 		return 0;
 	}
-	switch ((r = zmx_where(dirfd, path, 0, &w))) {
-	case ZMX_LOCAL:
-		LOCAL_RET(real_statx(dirfd, path, flags, mask, stx));
-	case ZMX_LOCAL_ABS:
-		LOCAL_RET(real_statx(AT_FDCWD, w.lpath, flags, mask, stx));
-	case ZMX_REMOTE:
-		break;
-	default:
-		return r;
-	}
+	WHERE_OR(&w, dirfd, path, 0, real_statx(dfd_, p_, flags, mask, stx));
 	if (w.slash && strlen(w.lpath) + 2 <= sizeof(w.lpath))
 		strcat(w.lpath, "/");
 	if ((r = zmx_fs_fstatat(AT_FDCWD, w.lpath, &st,
