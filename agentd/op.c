@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "op.h"
@@ -127,4 +128,14 @@ zmx_op_data(struct zmx_op_ctx *c, size_t n)
 	c->data = p;
 	c->datacap = n;
 	return p;
+}
+
+int
+zmx_op_done(struct zmx_op_ctx *c, int fd, int r)
+{
+	close(fd);
+	if (r < 0)
+		return r;
+	c->rep.type = ZMX_MSG_OK;
+	return 0;
 }

@@ -61,6 +61,10 @@ int	zmx_op_writes(struct zmx_op_ctx *c, const char *path, const char *to);
 int	zmx_op_fail(struct zmx_op_ctx *c, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* The end of a handler that answers OK: closes fd, then answers OK if
+ * r is 0, else returns r (-errno). */
+int	zmx_op_done(struct zmx_op_ctx *c, int fd, int r);
+
 /* zmx_scope_open()/zmx_scope_parent() of the session's scope, with a
  * detail naming the scope when the path is outside or leads out. */
 int	zmx_op_open(struct zmx_op_ctx *c, const char *path, int flags,

@@ -116,11 +116,7 @@ op_mkdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
 		return fd == -EBUSY ? -EEXIST : fd;	/* mkdir -p ROOT */
 	r = mkdirat(fd, name, q->mode & 07777) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -135,11 +131,7 @@ op_rmdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
 		return fd;
 	r = unlinkat(fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -163,11 +155,7 @@ op_unlink(struct zmx_op_ctx *c, const struct zmx_msg *m)
 			r = S_ISDIR(st.st_mode) ? -EISDIR : -ENOTDIR;
 	} else
 		r = unlinkat(fd, name, 0) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -260,9 +248,5 @@ op_symlink(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
 		return fd == -EBUSY ? -EEXIST : fd;
 	r = symlinkat(q->target, fd, name) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }

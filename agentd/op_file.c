@@ -302,11 +302,7 @@ op_pwrite(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = open_regular(c, q->path, O_WRONLY, &st)) < 0)
 		return fd;
 	r = zmx_io_write_all(fd, q->data, q->data_len, (off_t)q->off);
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -324,11 +320,7 @@ op_truncate(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = open_regular(c, q->path, O_WRONLY, &st)) < 0)
 		return fd;
 	r = ftruncate(fd, (off_t)q->len) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -374,12 +366,37 @@ op_readlink(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	return 0;
 }
 
+/* Where an attribute change lands, as *at() arguments: with nofollow,
+ * the parent's fd and the last name (a final symlink itself); else the
+ * file pinned by an O_PATH fd, reached as /proc/self/fd/N. Returns the
+ * fd to close, or -errno. */
+static int
+attr_target(struct zmx_op_ctx *c, const char *path, int nofollow,
+    char name[NAME_MAX + 1], int *dirfd, int *atflags)
+{
+	int fd;
+
+	if (nofollow) {
+		if ((fd = zmx_op_parent(c, path, name, NULL)) >= 0) {
+			*dirfd = fd;
+			*atflags = AT_SYMLINK_NOFOLLOW;
+		}
+		return fd;
+	}
+	if ((fd = zmx_op_open(c, path, O_PATH, 0)) >= 0) {
+		zmx_scope_proc_path(fd, name);
+		*dirfd = AT_FDCWD;
+		*atflags = 0;
+	}
+	return fd;
+}
+
 int
 op_chmod(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_chmod *q = &m->u.chmod;
-	char name[NAME_MAX + 1], proc[32];
-	int fd, r;
+	char name[NAME_MAX + 1];
+	int fd, dfd, atflags, r;
 
 	if ((r = zmx_op_writes(c, q->path, NULL)) < 0 ||
 	    (r = bad_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
@@ -387,23 +404,13 @@ op_chmod(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->mode & ~07777u)
 		return zmx_op_fail(c, -EINVAL, "%s: bad mode 0%o", q->path,
 		    q->mode);
-	if (q->flags & ZMX_NOFOLLOW) {
-		/* glibc answers EOPNOTSUPP for a symlink, as Linux does */
-		if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
-			return fd;
-		r = fchmodat(fd, name, q->mode, AT_SYMLINK_NOFOLLOW);
-	} else {
-		if ((fd = zmx_op_open(c, q->path, O_PATH, 0)) < 0)
-			return fd;
-		zmx_scope_proc_path(fd, proc);
-		r = chmod(proc, q->mode);
-	}
-	r = r < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	if ((fd = attr_target(c, q->path, q->flags & ZMX_NOFOLLOW, name, &dfd,
+	    &atflags)) < 0)
+		return fd;
+	/* on a symlink with AT_SYMLINK_NOFOLLOW glibc answers EOPNOTSUPP,
+	 * as Linux does */
+	r = fchmodat(dfd, name, q->mode, atflags) < 0 ? -errno : 0;
+	return zmx_op_done(c, fd, r);
 }
 
 int
@@ -413,26 +420,16 @@ op_chown(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	char name[NAME_MAX + 1];
 	uid_t uid = q->uid == ZMX_ID_KEEP ? (uid_t)-1 : q->uid;
 	gid_t gid = q->gid == ZMX_ID_KEEP ? (gid_t)-1 : q->gid;
-	int fd, r;
+	int fd, dfd, atflags, r;
 
 	if ((r = zmx_op_writes(c, q->path, NULL)) < 0 ||
 	    (r = bad_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
 		return r;
-	if (q->flags & ZMX_NOFOLLOW) {
-		if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
-			return fd;
-		r = fchownat(fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
-	} else {
-		if ((fd = zmx_op_open(c, q->path, O_PATH, 0)) < 0)
-			return fd;
-		r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
-	}
-	r = r < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	if ((fd = attr_target(c, q->path, q->flags & ZMX_NOFOLLOW, name, &dfd,
+	    &atflags)) < 0)
+		return fd;
+	r = fchownat(dfd, name, uid, gid, atflags) < 0 ? -errno : 0;
+	return zmx_op_done(c, fd, r);
 }
 
 static int
@@ -454,8 +451,8 @@ op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_utimens *q = &m->u.utimens;
 	struct timespec ts[2];
-	char name[NAME_MAX + 1], proc[32];
-	int fd, r;
+	char name[NAME_MAX + 1];
+	int fd, dfd, atflags, r;
 
 	if ((r = zmx_op_writes(c, q->path, NULL)) < 0 ||
 	    (r = bad_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
@@ -466,20 +463,9 @@ op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	    utime_nsec(q->mtime_nsec, &ts[1].tv_nsec) < 0)
 		return zmx_op_fail(c, -EINVAL, "%s: nanoseconds out of range",
 		    q->path);
-	if (q->flags & ZMX_NOFOLLOW) {
-		if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
-			return fd;
-		r = utimensat(fd, name, ts, AT_SYMLINK_NOFOLLOW);
-	} else {
-		if ((fd = zmx_op_open(c, q->path, O_PATH, 0)) < 0)
-			return fd;
-		zmx_scope_proc_path(fd, proc);
-		r = utimensat(AT_FDCWD, proc, ts, 0);
-	}
-	r = r < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_OK;
-	return 0;
+	if ((fd = attr_target(c, q->path, q->flags & ZMX_NOFOLLOW, name, &dfd,
+	    &atflags)) < 0)
+		return fd;
+	r = utimensat(dfd, name, ts, atflags) < 0 ? -errno : 0;
+	return zmx_op_done(c, fd, r);
 }
