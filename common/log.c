@@ -58,12 +58,38 @@ zmx_log_init(const char *prog, char *(*get)(const char *))
 	}
 }
 
+/* Copies src into dst (at most dstlen - 1 bytes), writing control bytes
+ * and the backslash as \xNN: a peer's path or field name that holds a
+ * newline must not start a forged line of its own. Returns the length. */
+static size_t
+log_escape(char *dst, size_t dstlen, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = 0;
+
+	for (; *p != '\0' && n + 1 < dstlen; p++) {
+		if (*p >= 0x20 && *p != 0x7f && *p != '\\') {
+			dst[n++] = (char)*p;
+			continue;
+		}
+		if (n + 5 > dstlen)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 15];
+	}
+	dst[n] = '\0';
+	return n;
+}
+
 void
 zmx_log_at(int level, const char *func, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], msg[1024];
 	va_list ap;
-	int n, m;
+	int n;
 
 	n = snprintf(line, sizeof(line), "%s[%ld.%ld] %s %s: ", log_prog,
 	    (long)syscall(SYS_getpid), (long)syscall(SYS_gettid),
@@ -71,13 +97,10 @@ zmx_log_at(int level, const char *func, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
 	va_end(ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	n += (int)log_escape(line + n, sizeof(line) - n - 1, msg);
 	line[n++] = '\n';
 	(void)syscall(SYS_write, log_fd, line, (size_t)n);
 }

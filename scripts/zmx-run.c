@@ -1,6 +1,8 @@
 /* zmx-run.c - "zmx run": works out the environment libzmx.so reads (the
  * path policy, the workspace as the virtual cwd, the endpoint, the keys,
- * the session token) and execs the agent with the shim preloaded.
+ * the session token), runs the agent with the shim preloaded and waits
+ * for it, keeping the session's private directory (where its processes
+ * share what they know of agentd's state) for the agent's lifetime.
  * Talks to nobody: a wrong endpoint shows up as EIO in the agent. */
 #include <assert.h>
 #include <ctype.h>
@@ -9,8 +11,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -443,6 +448,129 @@ run_environment(struct run *run, const char *endpoint, const char *keyabs,
 	return 0;
 }
 
+static int	run_exec(struct run *run, char **argv, int verbose);
+
+/* The session's private directory (mode 0700, mkdtemp): under
+ * $XDG_RUNTIME_DIR if set, else /tmp. */
+static int
+run_session_dir(char *dir, size_t len)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+
+	if (base == NULL || base[0] != '/')
+		base = "/tmp";
+	if ((size_t)snprintf(dir, len, "%s/zmx-session.XXXXXX", base) >=
+	    len || mkdtemp(dir) == NULL) {
+		zmx_cli_warn("run", "session directory in %s: %s", base,
+		    strerror(errno));
+		dir[0] = '\0';
+		return ZMX_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void
+run_session_dir_remove(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (dir[0] == '\0')
+		return;
+	snprintf(p, sizeof(p), "%s/link", dir);
+	(void)unlink(p);
+	if (rmdir(dir) < 0)
+		zmx_cli_warn("run", "warning: rmdir %s: %s", dir,
+		    strerror(errno));
+}
+
+/* Signals zmx run passes on to the agent when a process sent them (kill
+ * -TERM of zmx run); those a terminal sends reach the agent anyway, as
+ * it is in the same process group. */
+static const int run_forwarded[] = {
+	SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
+};
+
+/* Waits for the agent, forwarding signals; returns its wait status. */
+static int
+run_wait(pid_t pid, const sigset_t *set)
+{
+	siginfo_t si;
+	pid_t w;
+	int st;
+
+	for (;;) {
+		if (sigwaitinfo(set, &si) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (si.si_signo != SIGCHLD) {
+			if (si.si_code == SI_USER || si.si_code == SI_QUEUE)
+				(void)kill(pid, si.si_signo);
+			continue;
+		}
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == pid)
+				return st;
+	}
+	/* sigwaitinfo cannot fail here; wait plainly if it did */
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	return w == pid ? st : 1 << 8;
+}
+
+/* The agent's status as zmx run's own: its exit code, or death by the
+ * same signal (without a second core dump). */
+static int
+run_status(int st)
+{
+	struct rlimit nocore = { 0, 0 };
+	sigset_t set;
+	int sig;
+
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	sig = WTERMSIG(st);
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	fflush(NULL);
+	(void)kill(getpid(), sig);
+	return 128 + sig;
+}
+
+/* Runs AGENT in a child and waits for it; returns its status as ours
+ * (run_status), or env(1)'s code if it could not be run. */
+static int
+run_spawn(struct run *run, char **argv, int verbose, const char *dir)
+{
+	sigset_t set, old;
+	size_t i;
+	pid_t pid;
+	int st;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < sizeof(run_forwarded) / sizeof(run_forwarded[0]); i++)
+		sigaddset(&set, run_forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		zmx_cli_warn("run", "fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return ZMX_EXIT_USAGE;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		_exit(run_exec(run, argv, verbose));
+	}
+	st = run_wait(pid, &set);
+	run_session_dir_remove(dir);
+	return run_status(st);
+}
+
 /* Execs AGENT; returns only on failure, with env(1)'s exit code. */
 static int
 run_exec(struct run *run, char **argv, int verbose)
@@ -483,7 +611,7 @@ run_main(int argc, char **argv)
 	const char *wsarg = NULL, *profile = NULL, *session = NULL;
 	const char *libarg = NULL;
 	char base[PATH_MAX], keyabs[PATH_MAX], srvabs[PATH_MAX];
-	char lib[PATH_MAX], tok[2 * ZMX_TOKEN_LEN + 1];
+	char lib[PATH_MAX], tok[2 * ZMX_TOKEN_LEN + 1], dir[PATH_MAX] = "";
 	int ch, i, nrules = 0, no_tmp = 0, stats = 0, verbose = 0;
 	int print_env = 0, r;
 
@@ -610,7 +738,16 @@ run_main(int argc, char **argv)
 		r = fflush(stdout) == 0 ? ZMX_EXIT_OK : ZMX_EXIT_FAIL;
 		goto out;
 	}
-	r = run_exec(&run, argv + optind, verbose);
+	if ((r = run_session_dir(dir, sizeof(dir))) != 0)
+		goto out;
+	run_env_set(&run, "ZMX_SESSION_DIR", dir);
+	if (run.oom) {
+		zmx_cli_warn("run", "out of memory");
+		run_session_dir_remove(dir);
+		r = ZMX_EXIT_USAGE;
+		goto out;
+	}
+	r = run_spawn(&run, argv + optind, verbose, dir);
 out:
 	free(rules);
 	run_free(&run);
@@ -659,7 +796,11 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "  remote WORKSPACE\n"
 "  remote /tmp            (not with --no-tmp)\n"
 "\n"
-"exit status: AGENT's; 2 for a usage or set-up error, 126 if AGENT cannot\n"
-"be run, 127 if it is not found.\n",
+"zmx run waits for AGENT, passing on the signals another process sends it\n"
+"(INT, QUIT, TERM, HUP, USR1, USR2). The session's processes share a private\n"
+"directory, $ZMX_SESSION_DIR, removed when AGENT ends.\n"
+"\n"
+"exit status: AGENT's, or death by the signal AGENT died of; 2 for a usage\n"
+"or set-up error, 126 if AGENT cannot be run, 127 if it is not found.\n",
 	.main = run_main,
 };

@@ -1,12 +1,16 @@
 /* conn.c - per-thread DEALER sockets to agentd, the HELLO that joins them
- * to the session, pipelined request/reply matching by id, timeouts that
- * turn a silent agentd into EIO rather than a hang (conn.h). */
+ * to the session, pipelined request/reply matching by id, one retry on a
+ * new connection (same ids: agentd's reply cache answers a request it
+ * already carried out), and timeouts that turn a silent agentd into EIO
+ * rather than a hang, remembered by the whole session (conn.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -23,11 +27,22 @@
 
 #define CONN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
 #define CONN_DEFAULT_TIMEOUT	5000
-#define CONN_DOWN_MS		2000	/* fail fast this long after a timeout */
+#define CONN_DOWN_MS		5000	/* fail fast this long after a timeout */
+
+/* What every process of a session shares through ZMX_SESSION_DIR/link
+ * (a page mapped MAP_SHARED): when agentd last failed to answer, so that
+ * a script of many short commands against a stopped agentd pays one
+ * timeout, not one per process. CLOCK_MONOTONIC is the machine's. */
+struct conn_shared {
+	int64_t		 down_until;	/* monotonic ms; 0: up */
+};
 
 struct conn {
 	void		*sock;
 	unsigned	 gen;		/* process generation it belongs to */
+	/* Request ids are unique in the session: a random nonce in the
+	 * high 32 bits, a counter below. agentd's reply cache keys on
+	 * them, and so does an upload, which survives a new socket. */
 	uint64_t	 next_id;
 	int		 helloed;	/* WELCOME received on this socket */
 	uint64_t	 hello_sent;	/* id of a HELLO not yet answered */
@@ -46,9 +61,10 @@ static struct {
 	char			 server_pub[ZMX_Z85_LEN + 1];
 	uint8_t			 token[ZMX_TOKEN_LEN];
 	int			 timeout_ms;
-	int64_t			 down_until;	/* monotonic ms */
+	struct conn_shared	 own;		/* without a session dir */
+	struct conn_shared	*shared;	/* &own, or the mapped page */
 	pthread_key_t		 key;		/* closes a thread's socket */
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .shared = &g.own };
 
 /* Statistics: relaxed atomic counters, reset in a fork child. */
 static unsigned long stat_rtt, stat_req[ZMX_MSG_MAX];
@@ -63,6 +79,43 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Maps ZMX_SESSION_DIR/link, made by zmx run, shared by the session's
+ * processes; without it (or on any error) the state is this process's.
+ * Raw syscalls: this runs in the constructor, and the dir is local. */
+static void
+shared_map(void)
+{
+	const char *dir = getenv("ZMX_SESSION_DIR");
+	char path[512];
+	void *p;
+	int fd;
+
+	if (dir == NULL || *dir != '/' || (size_t)snprintf(path, sizeof(path),
+	    "%s/link", dir) >= sizeof(path))
+		return;
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (syscall(SYS_ftruncate, fd, (long)sizeof(struct conn_shared)) ==
+	    0 && (p = mmap(NULL, sizeof(struct conn_shared), PROT_READ |
+	    PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED)
+		g.shared = p;
+	syscall(SYS_close, fd);
+}
+
+static int64_t
+down_until(void)
+{
+	return __atomic_load_n(&g.shared->down_until, __ATOMIC_RELAXED);
+}
+
+static void
+set_down_until(int64_t t)
+{
+	__atomic_store_n(&g.shared->down_until, t, __ATOMIC_RELAXED);
 }
 
 static int
@@ -113,6 +166,7 @@ zmx_conn_init(void)
 	s = getenv("ZMX_TIMEOUT_MS");
 	g.timeout_ms = s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT;
 	pthread_key_create(&g.key, thread_exit);
+	shared_map();
 
 	s = getenv("ZMX_SESSION");
 	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
@@ -172,7 +226,6 @@ zmx_conn_atfork_child(void)
 	pthread_mutex_init(&g.lock, NULL);
 	g.ctx = NULL;		/* abandoned: its threads are not here */
 	g.gen++;
-	g.down_until = 0;
 	tconn = NULL;		/* abandoned too; see conn_free() */
 	memset(stat_req, 0, sizeof(stat_req));
 	stat_rtt = 0;
@@ -189,8 +242,14 @@ conn_get(void)
 	if (c != NULL && c->gen == g.gen && c->sock != NULL)
 		return c;
 	if (c == NULL || c->gen != g.gen) {
+		uint32_t nonce;
+
+		if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(nonce))
+			nonce = (uint32_t)now_ms() ^ (uint32_t)getpid() << 12;
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return NULL;
+		c->next_id = (uint64_t)nonce << 32;
 		tconn = c;
 		pthread_setspecific(g.key, c);
 	}
@@ -322,9 +381,12 @@ send_until(struct conn *c, const struct zmx_msg *m, int64_t deadline)
 	}
 }
 
+/* Sends reqs and waits for every reply. New ids unless resend: a resend
+ * carries the ids of the first try, so that agentd answers what it
+ * already did from its reply cache instead of doing it twice. */
 static int
 batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
-    int n, int64_t deadline, int *lost_session)
+    int n, int64_t deadline, int resend, int *lost_session)
 {
 	struct zmx_msg hello;
 	struct zmx_frame f;
@@ -342,13 +404,14 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 			return r;
 		c->hello_sent = hello_id;
 	}
-	first = c->next_id + 1;
+	first = resend ? reqs[0].id : c->next_id + 1;
 	for (i = 0; i < n; i++) {
-		reqs[i].id = ++c->next_id;
+		if (!resend)
+			reqs[i].id = ++c->next_id;
 		memset(&reps[i], 0, sizeof(reps[i]));
 		if ((r = send_until(c, &reqs[i], deadline)) < 0)
 			return r;
-		if (reqs[i].type < ZMX_MSG_MAX)
+		if (reqs[i].type < ZMX_MSG_MAX && !resend)
 			__atomic_add_fetch(&stat_req[reqs[i].type], 1,
 			    __ATOMIC_RELAXED);
 	}
@@ -392,17 +455,30 @@ int
 zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 {
 	struct conn *c;
-	int64_t deadline;
+	int64_t start, deadline;
 	int i, lost, r;
 
 	for (i = 0; i < n; i++)
 		memset(&reps[i], 0, sizeof(reps[i]));
-	if (g.down_until && now_ms() < g.down_until)
+	if (down_until() != 0 && now_ms() < down_until())
 		return -EIO;
 	if ((c = conn_get()) == NULL)
 		return -EIO;
-	deadline = now_ms() + g.timeout_ms;
-	r = batch_once(c, reqs, reps, n, deadline, &lost);
+	start = now_ms();
+	deadline = start + g.timeout_ms;
+	/* half the time on this connection: it may be dead without
+	 * knowing it (a dropped link, a NAT that forgot it) */
+	r = batch_once(c, reqs, reps, n, start + g.timeout_ms / 2, 0, &lost);
+	if (r == -ETIMEDOUT) {
+		/* the rest on a new one, with the same ids: what agentd
+		 * did already, its reply cache answers */
+		for (i = 0; i < n; i++)
+			zmx_frame_close(&reps[i]);
+		conn_drop_socket(c);
+		if ((c = conn_get()) == NULL)
+			return -EIO;
+		r = batch_once(c, reqs, reps, n, deadline, 1, &lost);
+	}
 	if (r == 0 && lost) {
 		/* agentd restarted and forgot us: join again, ask again.
 		 * Every request is safe to repeat: it was not carried out. */
@@ -410,16 +486,20 @@ zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 			zmx_frame_close(&reps[i]);
 		c->helloed = 0;
 		c->hello_sent = 0;
-		r = batch_once(c, reqs, reps, n, deadline, &lost);
+		r = batch_once(c, reqs, reps, n, deadline, 0, &lost);
 	}
-	if (r == 0)
+	if (r == 0) {
+		if (down_until() != 0)
+			set_down_until(0);
 		return 0;
+	}
 	for (i = 0; i < n; i++)
 		zmx_frame_close(&reps[i]);
 	if (r == -ETIMEDOUT || r == -EIO) {
-		zmx_err("%s: no answer from agentd in %d ms: EIO", g.endpoint,
-		    g.timeout_ms);
-		g.down_until = now_ms() + CONN_DOWN_MS;
+		zmx_err("%s: no answer from agentd in %d ms: EIO (the "
+		    "session fails fast for %d ms)", g.endpoint, g.timeout_ms,
+		    CONN_DOWN_MS);
+		set_down_until(now_ms() + CONN_DOWN_MS);
 		conn_drop_socket(c);	/* late replies must not confuse */
 		return -EIO;
 	}

@@ -105,10 +105,19 @@ zmx_fs_release(int fd)
 	if (zmx_fdtab_get(fd) == NULL || zmx_vcwd_in_vfork())
 		return 0;
 	f = zmx_fdtab_take(fd, &last);
-	if (f != NULL && last && still_ours(fd, f) &&
-	    zmx_memfd_flush(f, fd) < 0)
-		r = -EIO;	/* like NFS: close reports a lost write-back */
+	/* like NFS: close reports a failed write-back, with its reason */
+	if (f != NULL && last && still_ours(fd, f))
+		r = zmx_fs_writeback_err(zmx_memfd_flush(f, fd));
 	zmx_fdtab_unref(f);
+	return r;
+}
+
+int
+zmx_fs_writeback_err(int r)
+{
+	/* errnos close(2) and fsync(2) could not mean: EIO */
+	if (r == -EBADF || r == -EINTR || r == -EAGAIN || r == -EINVAL)
+		return -EIO;
 	return r;
 }
 
@@ -159,7 +168,7 @@ zmx_fs_fsync(int fd)
 
 	if (f == NULL)
 		LOCAL_RET(real_fsync(fd));
-	return zmx_memfd_flush(f, fd);
+	return zmx_fs_writeback_err(zmx_memfd_flush(f, fd));
 }
 
 /* Regular files (with rpath, if given): the ones a write-back concerns. */

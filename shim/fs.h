@@ -17,11 +17,15 @@
 int	zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode);
 int	zmx_fs_close(int fd);
 /* Unmaps fd before something else closes it (fclose), writing it back if
- * it was this process's last fd on a changed file. 0 or -EIO. */
+ * it was this process's last fd on a changed file. 0 or -errno, as
+ * zmx_fs_writeback_err() gives it. */
 int	zmx_fs_release(int fd);
 int	zmx_fs_dup_to(int oldfd, int newfd, int r);	/* after a real dup */
 int	zmx_fs_before_dup2(int oldfd, int newfd);
 int	zmx_fs_fsync(int fd);
+/* A write-back's -errno as close() and fsync() report it: ENOSPC,
+ * EDQUOT, EROFS and the like as they are, the rest as EIO. */
+int	zmx_fs_writeback_err(int r);
 int	zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int	zmx_fs_fstat(int fd, struct stat *st);
 int	zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,

@@ -110,8 +110,9 @@ wire_flags(int flags)
 		w |= ZMX_O_CREAT;
 	if (flags & O_EXCL)
 		w |= ZMX_O_EXCL;
-	if (flags & O_TRUNC)
-		w |= ZMX_O_TRUNC;
+	/* no ZMX_O_TRUNC: the truncation lands with the write-back, in
+	 * the same atomic rename as the new content, so a write-back that
+	 * fails (agentd killed, disk full) leaves the old content whole */
 	if (flags & O_NOFOLLOW)
 		w |= ZMX_O_NOFOLLOW;
 	if (flags & O_DIRECTORY)
@@ -148,6 +149,12 @@ open_file(struct zmx_file *f, const struct zmx_attr *st, const void *data,
 	if ((fd = zmx_memfd_create(ZMX_FILE_REG, f->lpath,
 	    flags & O_CLOEXEC)) < 0)
 		return fd;
+	if (flags & O_TRUNC) {
+		/* empty and dirty: the close writes the (maybe empty) new
+		 * content back even if the program writes nothing */
+		f->st.size = 0;
+		return reopen_as(fd, flags);
+	}
 	if (ftruncate(fd, st->size) < 0) {
 		r = -errno;
 		goto fail;
@@ -189,7 +196,8 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		req.u.open.path = rpath;
 		req.u.open.flags = wire_flags(flags);
 		req.u.open.mode = mode & 07777 & ~zmx_umask;
-		req.u.open.max = ZMX_CHUNK;
+		/* O_TRUNC: the old content is not wanted */
+		req.u.open.max = flags & O_TRUNC ? 0 : ZMX_CHUNK;
 		if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_OPENED)) < 0) {
 			fd = r;
 			goto out;
