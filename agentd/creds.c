@@ -88,3 +88,19 @@ zmx_creds_leave(void)
 		zmx_err("cannot restore agentd's groups: errno %d", errno);
 	creds_switched = 0;
 }
+
+int
+zmx_creds_pause(void)
+{
+	int was = creds_switched;
+
+	zmx_creds_leave();
+	return was;
+}
+
+void
+zmx_creds_resume(const struct zmx_creds *c, int paused)
+{
+	if (paused && zmx_creds_enter(c) < 0)
+		zmx_err("cannot act as uid %u again", (unsigned)c->uid);
+}

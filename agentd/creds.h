@@ -21,5 +21,9 @@ int	zmx_creds_switching(void);
  * changed). Every successful enter is paired with a leave. */
 int	zmx_creds_enter(const struct zmx_creds *c);
 void	zmx_creds_leave(void);
+/* agentd's own ids for a moment inside enter/leave (its state files):
+ * pause returns whether it left c, resume takes c again if so. */
+int	zmx_creds_pause(void);
+void	zmx_creds_resume(const struct zmx_creds *c, int paused);
 
 #endif

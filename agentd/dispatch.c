@@ -1,7 +1,9 @@
 /* dispatch.c - one request in, one reply out: reads [identity][frame]
- * from the ROUTER, refuses what is malformed or out of turn, finds the
- * session, runs the op_* from the table derived from msg.def as the
- * session's user, writes the audit line and sends the reply. */
+ * from the ROUTER, queues it behind a peer that is not reading its
+ * replies (flow.c), refuses what is malformed or out of turn, finds the
+ * session, answers a repeated change from the reply cache (replies.c)
+ * or runs the op_* from the table derived from msg.def as the session's
+ * user, writes the audit line and sends the reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,10 @@
 #include "creds.h"
 #include "dispatch.h"
 #include "err.h"
+#include "flow.h"
 #include "log.h"
 #include "op.h"
+#include "replies.h"
 #include "session.h"
 #include "wire.h"
 
@@ -56,8 +60,9 @@ op_ping(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	return 0;
 }
 
+/* Sends c->rep; with keep, the session's reply cache keeps a copy. */
 static void
-send_reply(void *sock, struct zmx_op_ctx *c)
+send_reply(void *sock, struct zmx_op_ctx *c, int keep)
 {
 	int r;
 
@@ -76,9 +81,12 @@ send_reply(void *sock, struct zmx_op_ctx *c)
 		if (zmx_msg_encode(&c->rep, &dispatch_out) < 0)
 			return;
 	}
-	if (zmq_send(sock, c->ident, c->identlen, ZMQ_SNDMORE) < 0 ||
-	    zmq_send(sock, dispatch_out.data, dispatch_out.len, 0) < 0)
-		zmx_warn("reply to %s: %s", c->peer, zmq_strerror(errno));
+	if (keep && c->s != NULL && zmx_replies_put(&c->s->replies,
+	    c->rep.id, c->reqtype, dispatch_out.data, dispatch_out.len) < 0)
+		zmx_warn("session %s: reply to %llu not kept: out of memory",
+		    c->s->tag, (unsigned long long)c->rep.id);
+	(void)zmx_flow_send(sock, zmx_session_conn(c->ident, c->identlen),
+	    c->ident, c->identlen, dispatch_out.data, dispatch_out.len);
 	/* keep the buffer from growing to a once-seen 64 MiB forever */
 	if (dispatch_out.cap > 4 * ZMX_CHUNK) {
 		zmx_buf_free(&dispatch_out);
@@ -122,7 +130,9 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const char *name = zmx_msg_name(m->type);
 	zmx_op_fn *op = op_table[m->type];
-	int r;
+	const void *kept;
+	size_t keptlen;
+	int r, keep = 0;
 
 	if (op == NULL) {
 		zmx_warn("%s (key %s): %s is a reply, not a request", c->peer,
@@ -139,6 +149,15 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 		snprintf(c->detail, sizeof(c->detail), "send HELLO first");
 		error_reply(c, name, ENOTCONN);
 		goto out;
+	}
+	/* a retry of a change already made: the first answer again */
+	if (c->s != NULL && (kept = zmx_replies_get(c->s->replies, m->id,
+	    m->type, &keptlen)) != NULL) {
+		zmx_info("session %s: %s %llu answered again from the reply "
+		    "cache", c->s->tag, name, (unsigned long long)m->id);
+		(void)zmx_flow_send(sock, zmx_session_conn(c->ident,
+		    c->identlen), c->ident, c->identlen, kept, keptlen);
+		return;
 	}
 	if (c->s != NULL && m->type != ZMX_MSG_HELLO &&
 	    m->type != ZMX_MSG_PING) {
@@ -160,57 +179,44 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (c->audit)
 		zmx_audit_log(c->s->key, c->s->tag, name, c->path, c->to,
 		    NULL, r < 0 ? -r : 0);
+	/* what changed something (and every PUT chunk: a repeated BEGIN
+	 * would start the upload anew) is answered the same way again */
+	keep = c->audit || m->type == ZMX_MSG_PUT;
 	zmx_debug("%s %s%s%s: %s", name, c->path ? c->path : "",
 	    c->to ? " " : "", c->to ? c->to : "",
 	    r < 0 ? zmx_err_name(-r) : "ok");
 out:
 	c->rep.id = m->id;
-	send_reply(sock, c);
+	send_reply(sock, c, keep);
 }
 
-int
-zmx_dispatch_one(void *sock)
+/* Answers one request. The messages stay the caller's. */
+static void
+handle(void *sock, zmq_msg_t *ident, zmq_msg_t *raw, int extra)
 {
 	struct zmx_op_ctx *c = &dispatch_ctx;
-	struct zmx_frame f = { 0 };
-	zmq_msg_t ident;
+	struct zmx_msg m = { 0 };
 	char why[256];
 	const char *s;
-	int more = 0, r, extra;
-	size_t len = sizeof(more);
-
-	zmq_msg_init(&ident);
-	if (zmq_msg_recv(&ident, sock, ZMQ_DONTWAIT) < 0) {
-		r = -errno;
-		zmq_msg_close(&ident);
-		return r == -EAGAIN || r == -EINTR ? 0 : r;
-	}
-	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) < 0 || !more) {
-		zmq_msg_close(&ident);
-		return 1;		/* ROUTER always sends two parts */
-	}
+	int r;
 
 	/* reset the per-request part of the context */
-	c->ident = zmq_msg_data(&ident);
-	c->identlen = zmq_msg_size(&ident);
+	c->ident = zmq_msg_data(ident);
+	c->identlen = zmq_msg_size(ident);
+	c->srcfd = zmq_msg_get(raw, ZMQ_SRCFD);
 	c->s = NULL;
 	memset(&c->rep, 0, sizeof(c->rep));
 	c->path = c->to = NULL;
 	c->audit = 0;
 	c->detail[0] = '\0';
-
-	r = zmx_wire_recv(sock, &f, ZMQ_DONTWAIT, why, sizeof(why));
-	s = f.open ? zmq_msg_gets(&f.raw, "Peer-Address") : NULL;
+	s = zmq_msg_gets(raw, "Peer-Address");
 	c->peer = s ? s : "?";
-	s = f.open ? zmq_msg_gets(&f.raw, "User-Id") : NULL;
+	s = zmq_msg_gets(raw, "User-Id");
 	c->user_id = s && *s ? s : NULL;
-	extra = 0;
-	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == 0 && more)
-		extra = drain(sock);
-	if (r == -EAGAIN || (r < 0 && r != -EPROTO && r != -ENOMEM)) {
-		zmx_warn("receive from %s: %s", c->peer, strerror(-r));
-		goto out;
-	}
+
+	r = zmx_msg_decode(&m, zmq_msg_data(raw), zmq_msg_size(raw), why,
+	    sizeof(why));
+	c->reqtype = m.type;
 	if (r < 0 || extra > 0) {
 		if (extra > 0)
 			snprintf(why, sizeof(why), "%d frames after the "
@@ -224,14 +230,55 @@ zmx_dispatch_one(void *sock)
 		    c->detail);
 		/* the decoder reads the id first, whatever fails later;
 		 * a second unpack here would skip its allocation checks */
-		if (f.open)
-			c->rep.id = f.msg.id;
-		send_reply(sock, c);
+		c->rep.id = m.id;
+		send_reply(sock, c, 0);
+	} else
+		run(sock, c, &m);
+	zmx_msg_close(&m);
+}
+
+int
+zmx_dispatch_one(void *sock)
+{
+	struct zmx_conn *conn;
+	zmq_msg_t ident, raw;
+	int more = 0, r, extra = 0;
+	size_t len = sizeof(more);
+
+	zmq_msg_init(&ident);
+	zmq_msg_init(&raw);
+	if (zmq_msg_recv(&ident, sock, ZMQ_DONTWAIT) < 0) {
+		r = -errno;
 		goto out;
 	}
-	run(sock, c, &f.msg);
+	r = 1;
+	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) < 0 || !more)
+		goto out;		/* ROUTER always sends two parts */
+	if (zmq_msg_recv(&raw, sock, ZMQ_DONTWAIT) < 0) {
+		zmx_warn("receive: %s", zmq_strerror(errno));
+		goto out;
+	}
+	if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == 0 && more)
+		extra = drain(sock);
+	/* behind a reply the peer has not taken yet: wait in line */
+	conn = zmx_session_conn(zmq_msg_data(&ident), zmq_msg_size(&ident));
+	if (conn != NULL && zmx_flow_busy(conn)) {
+		if (zmx_flow_park(conn, &ident, &raw, extra) < 0 &&
+		    conn->nparked == zmx_limits.inflight_per_conn)
+			zmx_warn("session %s (key %s): %d requests wait behind "
+			    "replies the peer does not read: more dropped",
+			    conn->s->tag, conn->s->key, conn->nparked);
+		goto out;
+	}
+	handle(sock, &ident, &raw, extra);
 out:
-	zmx_frame_close(&f);
+	zmq_msg_close(&raw);
 	zmq_msg_close(&ident);
-	return 1;
+	return r == -EAGAIN || r == -EINTR ? 0 : r;
+}
+
+void
+zmx_dispatch_resume(void *sock)
+{
+	zmx_flow_resume(sock, handle);
 }

@@ -20,22 +20,34 @@
 #include "authkeys.h"
 #include "creds.h"
 #include "dispatch.h"
+#include "flow.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
+#include "op.h"
 #include "session.h"
 #include "wire.h"
 #include "zap.h"
 
 #define MAIN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
-#define MAIN_SWEEP_SECONDS	30
+#define MAIN_SWEEP_SECONDS	2	/* connections gone, sessions lingered */
+#define MAIN_RESUME_MS		5	/* retry replies that had no room */
 #define MAIN_BATCH		256	/* requests per wakeup, then signals */
+#define MAIN_SNDHWM		4	/* replies queued per peer */
 #define EXIT_RUNTIME		1
 #define EXIT_USAGE		2
 
 enum {
 	OPT_READ_ONLY = 256,
 	OPT_LOG_LEVEL,
+	OPT_STATE_DIR,
+	OPT_MAX_SESSIONS_PER_KEY,
+	OPT_MAX_CONNS_PER_KEY,
+	OPT_MAX_INFLIGHT,
+	OPT_MAX_INFLIGHT_PER_KEY,
+	OPT_MAX_QUEUED,
+	OPT_MAX_SESSIONS,
+	OPT_LINGER,
 };
 
 static const struct option main_options[] = {
@@ -47,6 +59,17 @@ static const struct option main_options[] = {
 	{ "server-key",		required_argument,	NULL, 's' },
 	{ "audit",		required_argument,	NULL, 'a' },
 	{ "log-level",		required_argument,	NULL, OPT_LOG_LEVEL },
+	{ "state-dir",		required_argument,	NULL, OPT_STATE_DIR },
+	{ "max-sessions-per-key", required_argument,	NULL,
+	    OPT_MAX_SESSIONS_PER_KEY },
+	{ "max-conns-per-key",	required_argument,	NULL,
+	    OPT_MAX_CONNS_PER_KEY },
+	{ "max-inflight",	required_argument,	NULL, OPT_MAX_INFLIGHT },
+	{ "max-inflight-per-key", required_argument,	NULL,
+	    OPT_MAX_INFLIGHT_PER_KEY },
+	{ "max-queued-per-key",	required_argument,	NULL, OPT_MAX_QUEUED },
+	{ "max-sessions",	required_argument,	NULL, OPT_MAX_SESSIONS },
+	{ "linger",		required_argument,	NULL, OPT_LINGER },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
@@ -60,6 +83,9 @@ struct main_cfg {
 	const char	*keys;
 	const char	*server_key;
 	const char	*audit;
+	const char	*state_dir;
+	char		 state_buf[4096];
+	char		 listen_buf[1024];
 };
 
 static void
@@ -68,7 +94,8 @@ usage(FILE *f)
 	fprintf(f,
 "usage: agentd [-l ENDPOINT] [-E FILE] [-r DIR] [--read-only]\n"
 "              [-k AUTHORIZED_KEYS -s SERVER_KEY] [-a AUDIT_LOG]\n"
-"              [--log-level error|warn|info|debug]\n"
+"              [--state-dir DIR] [--log-level error|warn|info|debug]\n"
+"              [--max-... N] [--linger SECONDS]\n"
 "\n"
 "Serves zmx clients' file operations beneath a root (see agentd(8)).\n"
 "\n"
@@ -80,11 +107,29 @@ usage(FILE *f)
 "  -k, --keys FILE           authorized keys: CURVE, only these clients\n"
 "  -s, --server-key FILE     agentd's secret key file (with --keys)\n"
 "  -a, --audit FILE          append a line per change to FILE\n"
+"      --state-dir DIR       where agentd records unfinished uploads, to\n"
+"                            remove their temp files if it is killed\n"
+"                            (default /var/lib/agentd as root, else\n"
+"                            ~/.local/state/agentd)\n"
 "      --log-level LEVEL     error, warn (default), info or debug\n"
+"\n"
+"Limits for each key (keyless clients count as one key):\n"
+"      --max-sessions-per-key N   sessions (default 64)\n"
+"      --max-conns-per-key N      connections (default 256)\n"
+"      --max-inflight N           requests held back per connection\n"
+"                                 while its replies are not read (64)\n"
+"      --max-inflight-per-key N   the same for all of a key's (1024)\n"
+"      --max-queued-per-key BYTES what those and unsent replies may\n"
+"                                 hold (default 64M; K, M, G suffixes)\n"
+"      --max-sessions N           sessions of all keys (default 4096)\n"
+"      --linger SECONDS           a session outlives its last connection\n"
+"                                 (default 30)\n"
+"\n"
 "  -V, --version             print the version and exit\n"
 "  -h, --help                print this and exit\n"
 "\n"
-"Without --keys agentd listens on loopback only.\n",
+"Without --keys agentd listens on loopback only and serves only the\n"
+"Unix user who started it.\n",
 	    MAIN_DEFAULT_ENDPOINT);
 }
 
@@ -116,6 +161,77 @@ is_loopback(const char *ep)
 			return 0;
 	}
 	return dots == 3;
+}
+
+/* A positive count for a limit option, with an optional K, M or G. */
+static int
+parse_limit(const char *opt, const char *arg, int bytes, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (bytes && (*end == 'K' || *end == 'k'))
+		v <<= 10, end++;
+	else if (bytes && (*end == 'M' || *end == 'm'))
+		v <<= 20, end++;
+	else if (bytes && (*end == 'G' || *end == 'g'))
+		v <<= 30, end++;
+	if (errno != 0 || end == arg || *end != '\0' || v == 0 ||
+	    v > (bytes ? (1ull << 40) : 1000000ull)) {
+		fprintf(stderr, "agentd: --%s: '%s' is not a positive %s\n",
+		    opt, arg, bytes ? "size" : "count");
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+parse_count(const char *opt, const char *arg, int *out)
+{
+	size_t v;
+
+	if (parse_limit(opt, arg, 0, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* The default state directory: /var/lib/agentd for root, else under
+ * $XDG_STATE_HOME or ~/.local/state, made as needed. */
+static const char *
+default_state_dir(char *buf, size_t len)
+{
+	const char *base, *home;
+	char tmp[2048];
+
+	if (geteuid() == 0)
+		return "/var/lib/agentd";
+	if ((base = getenv("XDG_STATE_HOME")) != NULL && base[0] == '/')
+		snprintf(buf, len, "%s/agentd", base);
+	else if ((home = getenv("HOME")) != NULL && home[0] == '/') {
+		snprintf(tmp, sizeof(tmp), "%s/.local", home);
+		(void)mkdir(tmp, 0700);
+		snprintf(tmp, sizeof(tmp), "%s/.local/state", home);
+		(void)mkdir(tmp, 0700);
+		snprintf(buf, len, "%s/agentd", tmp);
+	} else
+		return NULL;
+	return buf;
+}
+
+/* libzmq binds a TCP host part as an interface name or an address:
+ * "localhost" is neither, so it becomes 127.0.0.1. */
+static const char *
+bind_endpoint(const char *ep, char *buf, size_t len)
+{
+	if (strncmp(ep, "tcp://localhost:", 16) == 0) {
+		snprintf(buf, len, "tcp://127.0.0.1:%s", ep + 16);
+		return buf;
+	}
+	return ep;
 }
 
 /* Writes the endpoint beside FILE then renames it in, so a test that
@@ -183,6 +299,44 @@ parse_args(int argc, char **argv, struct main_cfg *cfg)
 		case 'a':
 			cfg->audit = optarg;
 			break;
+		case OPT_STATE_DIR:
+			cfg->state_dir = optarg;
+			break;
+		case OPT_MAX_SESSIONS_PER_KEY:
+			if (parse_count("max-sessions-per-key", optarg,
+			    &zmx_limits.sessions_per_key) < 0)
+				return -1;
+			break;
+		case OPT_MAX_CONNS_PER_KEY:
+			if (parse_count("max-conns-per-key", optarg,
+			    &zmx_limits.conns_per_key) < 0)
+				return -1;
+			break;
+		case OPT_MAX_INFLIGHT:
+			if (parse_count("max-inflight", optarg,
+			    &zmx_limits.inflight_per_conn) < 0)
+				return -1;
+			break;
+		case OPT_MAX_INFLIGHT_PER_KEY:
+			if (parse_count("max-inflight-per-key", optarg,
+			    &zmx_limits.inflight_per_key) < 0)
+				return -1;
+			break;
+		case OPT_MAX_QUEUED:
+			if (parse_limit("max-queued-per-key", optarg, 1,
+			    &zmx_limits.queued_per_key) < 0)
+				return -1;
+			break;
+		case OPT_MAX_SESSIONS:
+			if (parse_count("max-sessions", optarg,
+			    &zmx_limits.sessions_max) < 0)
+				return -1;
+			break;
+		case OPT_LINGER:
+			if (parse_count("linger", optarg,
+			    &zmx_limits.linger) < 0)
+				return -1;
+			break;
 		case OPT_LOG_LEVEL:
 			if ((level = zmx_log_parse_level(optarg)) < 0) {
 				fprintf(stderr, "agentd: --log-level: '%s' is "
@@ -230,6 +384,14 @@ parse_args(int argc, char **argv, struct main_cfg *cfg)
 		    "with --keys: each key has its own root= and ro|rw\n");
 	if (cfg->root == NULL)
 		cfg->root = "/";
+	if (cfg->state_dir == NULL && (cfg->state_dir = default_state_dir(
+	    cfg->state_buf, sizeof(cfg->state_buf))) == NULL) {
+		fprintf(stderr, "agentd: no HOME to keep state in: give "
+		    "--state-dir\n");
+		return -1;
+	}
+	cfg->listen = bind_endpoint(cfg->listen, cfg->listen_buf,
+	    sizeof(cfg->listen_buf));
 	if (cfg->keys == NULL) {
 		if (cfg->root[0] != '/') {
 			fprintf(stderr, "agentd: --root %s: not an absolute "
@@ -288,14 +450,17 @@ setup_router(void *router, const struct main_cfg *cfg,
 	/* a request is at most one chunk of data and its fields; a peer
 	 * may queue only a few before it waits for agentd */
 	int64_t maxmsg = ZMX_MAX_DATA + (64 << 10);
-	int one = 1, hwm = 16;
+	int one = 1, hwm = 16, sndhwm = MAIN_SNDHWM;
 
 	/* No ZMQ_ROUTER_HANDOVER: a peer may choose its routing id, and
 	 * taking over another client's pipe would be taking its session. */
 	if (zmx_wire_common_opts(router) < 0 ||
 	    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &maxmsg,
 	    sizeof(maxmsg)) < 0 ||
-	    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0)
+	    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one,
+	    sizeof(one)) < 0)
 		return -errno;
 	if (strncmp(cfg->listen, "tcp://[", 7) == 0 &&
 	    zmq_setsockopt(router, ZMQ_IPV6, &one, sizeof(one)) < 0)
@@ -352,6 +517,10 @@ main(int argc, char **argv)
 		    strerror(-r));
 		goto out;
 	}
+	if (zmx_op_put_state_open(cfg.state_dir, why, sizeof(why)) < 0) {
+		fprintf(stderr, "agentd: %s\n", why);
+		goto out;
+	}
 	if (zmx_session_setup(ak, cfg.root, cfg.ro) < 0) {
 		fprintf(stderr, "agentd: out of memory\n");
 		goto out;
@@ -397,7 +566,12 @@ main(int argc, char **argv)
 		    zmq_strerror(errno));
 		goto out;
 	}
-	if (zmq_bind(router, cfg.listen) < 0) {
+	/* an ipc:// socket file is agentd's alone (umask 0 would make
+	 * it 0777); its peers are checked anyway (session.c) */
+	umask(077);
+	r = zmq_bind(router, cfg.listen);
+	umask(0);
+	if (r < 0) {
 		fprintf(stderr, "agentd: bind %s: %s\n", cfg.listen,
 		    zmq_strerror(errno));
 		goto out;
@@ -421,7 +595,8 @@ main(int argc, char **argv)
 		if (zap != NULL)
 			items[nitems++] = (zmq_pollitem_t){ zap, 0,
 			    ZMQ_POLLIN, 0 };
-		if (zmq_poll(items, nitems, MAIN_SWEEP_SECONDS * 1000) < 0) {
+		if (zmq_poll(items, nitems, zmx_flow_pending() ?
+		    MAIN_RESUME_MS : MAIN_SWEEP_SECONDS * 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			zmx_err("zmq_poll: %s", zmq_strerror(errno));
@@ -431,6 +606,8 @@ main(int argc, char **argv)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_zap_handle(zap, ak) < 0)
 					break;
+		if (zmx_flow_pending())
+			zmx_dispatch_resume(router);
 		if (items[0].revents & ZMQ_POLLIN)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_dispatch_one(router) <= 0)
@@ -452,6 +629,8 @@ main(int argc, char **argv)
 out:
 	/* unfinished uploads' temp files go with the sessions */
 	zmx_session_free_all();
+	zmx_op_put_state_close();
+	zmx_flow_fini();
 	zmx_dispatch_fini();
 	if (router != NULL)
 		zmq_close(router);

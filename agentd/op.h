@@ -6,6 +6,8 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "msg.h"
@@ -20,6 +22,8 @@ struct zmx_op_ctx {
 	size_t			 identlen;
 	const char		*user_id;	/* ZAP User-Id; NULL: no keys */
 	const char		*peer;		/* address, for log lines */
+	int			 srcfd;		/* libzmq's socket; -1 unknown */
+	uint32_t		 reqtype;	/* the request's type */
 	struct zmx_session	*s;		/* NULL before HELLO */
 
 	/* the answer: a handler fills rep and returns 0, or returns
@@ -78,6 +82,17 @@ void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
 
 /* Removes the session's unfinished uploads (op_put.c). */
 void	zmx_op_put_drop_all(struct zmx_session *s);
+/* The connection ident is gone: its uploads are removed at a sweep
+ * ZMX_PUT_GRACE seconds later, unless a retry (the same client on a new
+ * connection) takes them over first. */
+void	zmx_op_put_conn_gone(struct zmx_session *s, const void *ident,
+	    size_t len, time_t now);
+void	zmx_op_put_sweep(struct zmx_session *s, time_t now);
+/* The uploads' records in agentd's state directory: temp files of an
+ * agentd that was killed are removed at start. Returns 0 or -errno,
+ * with why[] saying what went wrong. */
+int	zmx_op_put_state_open(const char *dir, char *why, size_t whylen);
+void	zmx_op_put_state_close(void);
 
 /* Grows the data scratch to n bytes. NULL on failure. */
 void	*zmx_op_data(struct zmx_op_ctx *c, size_t n);

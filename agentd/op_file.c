@@ -126,7 +126,7 @@ op_access(struct zmx_op_ctx *c, const struct zmx_msg *m)
 }
 
 /* Fills OPENED from a regular file: st after any truncation, and the
- * first min(size, max, ZMX_MAX_DATA) bytes, so that small files arrive
+ * first min(size, max, ZMX_CHUNK) bytes, so that small files arrive
  * whole in the reply to the open (DESIGN.md decision 2). */
 static int
 opened_regular(struct zmx_op_ctx *c, int fd, uint64_t max)
@@ -142,8 +142,10 @@ opened_regular(struct zmx_op_ctx *c, int fd, uint64_t max)
 	want = st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	if (want > max)
 		want = max;
-	if (want > ZMX_MAX_DATA)
-		want = ZMX_MAX_DATA;
+	/* at most a chunk a reply: what a peer that does not read makes
+	 * agentd hold stays small (flow.c) */
+	if (want > ZMX_CHUNK)
+		want = ZMX_CHUNK;
 	if ((buf = zmx_op_data(c, want ? want : 1)) == NULL)
 		return -ENOMEM;
 	if ((got = zmx_io_read_all(fd, buf, want, 0)) < 0)
@@ -262,8 +264,8 @@ op_pread(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->off > INT64_MAX)
 		return zmx_op_fail(c, -EINVAL, "%s: offset %llu", q->path,
 		    (unsigned long long)q->off);
-	if (len > ZMX_MAX_DATA)
-		len = ZMX_MAX_DATA;
+	if (len > ZMX_CHUNK)
+		len = ZMX_CHUNK;
 	if ((fd = open_regular(c, q->path, O_RDONLY, &st)) < 0)
 		return fd;
 	if ((buf = zmx_op_data(c, len ? len : 1)) == NULL) {

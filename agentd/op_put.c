@@ -1,17 +1,25 @@
 /* op_put.c - PUT, the write-back of a whole file that is never torn:
  * chunks go to a temp file beside the target, and COMMIT renames it over
  * the target, so readers see the old file or the new one, never half
- * (DESIGN.md decision 2). Also the session's table of uploads. */
+ * (DESIGN.md decision 2). Also the session's table of uploads, and
+ * their records in agentd's state directory, so that the temp files of
+ * a killed agentd are removed when it starts again. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "io.h"
 #include "log.h"
 #include "op.h"
@@ -22,9 +30,20 @@
 #define PUT_SUFFIX	".zmx-"
 #define PUT_RAND	6
 #define PUT_TRIES	16
+#define PUT_GRACE	10	/* s an upload outlives its connection */
+
+/* The state directory's uploads/ and its lock, held while agentd runs.
+ * Written at start and exit only. put_seq names the records. */
+static int put_state_fd = -1;
+static int put_lock_fd = -1;
+static unsigned long put_seq;
 
 struct zmx_upload {
-	char			*key;		/* upload_key(): connection, path */
+	char			*key;		/* upload_key(): client, path */
+	unsigned char		 owner[ZMX_IDENT_MAX];	/* last connection */
+	size_t			 ownerlen;
+	time_t			 gone;		/* owner gone since; 0: alive */
+	char			 rec[48];	/* its record; "": none */
 	int			 dirfd;		/* O_PATH: the target's dir */
 	char			 name[NAME_MAX + 1];	/* the target */
 	char			 tmp[NAME_MAX + 1];	/* the temp file */
@@ -32,6 +51,61 @@ struct zmx_upload {
 	int			 existed;	/* the target, at BEGIN */
 	struct zmx_upload	*next;
 };
+
+/* Records u's temp file (its absolute path in agentd's view, escaped)
+ * in the state directory, as agentd itself. A failure only costs the
+ * clean-up after a kill, so it is logged, not returned. */
+static void
+record_add(struct zmx_session *s, struct zmx_upload *u)
+{
+	char proc[32], dir[PATH_MAX], line[3 * PATH_MAX + 2];
+	const unsigned char *p;
+	ssize_t n;
+	size_t k = 0;
+	int fd, paused;
+
+	if (put_state_fd < 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->dirfd);
+	if ((n = readlink(proc, dir, sizeof(dir) - 1)) <= 0)
+		return;
+	dir[n] = '\0';
+	/* %XX for what would end the line or confuse the reader */
+	for (p = (const unsigned char *)dir; *p != '\0'; p++)
+		k += *p <= ' ' || *p >= 0x7f || *p == '%' ?
+		    (size_t)sprintf(line + k, "%%%02X", *p) :
+		    (size_t)sprintf(line + k, "%c", *p);
+	k += (size_t)snprintf(line + k, sizeof(line) - k, "\n%s\n", u->tmp);
+	snprintf(u->rec, sizeof(u->rec), "%ld-%lu", (long)getpid(),
+	    ++put_seq);
+	paused = zmx_creds_pause();
+	fd = openat(put_state_fd, u->rec, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600);
+	if (fd < 0 || zmx_io_write_all(fd, line, k, -1) < 0) {
+		zmx_warn("session %s: state record of %s: %s", s->tag,
+		    u->tmp, strerror(errno));
+		if (fd >= 0)
+			(void)unlinkat(put_state_fd, u->rec, 0);
+		u->rec[0] = '\0';
+	}
+	if (fd >= 0)
+		close(fd);
+	zmx_creds_resume(&s->creds, paused);
+}
+
+static void
+record_remove(struct zmx_session *s, struct zmx_upload *u)
+{
+	int paused;
+
+	if (put_state_fd < 0 || u->rec[0] == '\0')
+		return;
+	paused = zmx_creds_pause();
+	if (unlinkat(put_state_fd, u->rec, 0) < 0 && errno != ENOENT)
+		zmx_warn("state record %s: %s", u->rec, strerror(errno));
+	zmx_creds_resume(&s->creds, paused);
+	u->rec[0] = '\0';
+}
 
 /* Unlinks u from s and frees it; removes the temp file unless done. */
 static void
@@ -47,6 +121,7 @@ upload_drop(struct zmx_session *s, struct zmx_upload *u, int done)
 	if (!done && unlinkat(u->dirfd, u->tmp, 0) < 0 && errno != ENOENT)
 		zmx_warn("session %s: cannot remove %s: %s", s->tag, u->tmp,
 		    strerror(errno));
+	record_remove(s, u);
 	close(u->fd);
 	close(u->dirfd);
 	free(u->key);
@@ -77,19 +152,16 @@ upload_find(struct zmx_session *s, const char *key, int *countp)
 	return found;
 }
 
-/* An upload is the connection's (its routing id, in hex) and the path's:
- * two threads of one program write back on their own connections, so
- * the same path from both is two uploads, not one abandoning the other. */
+/* An upload is the client's (the nonce in the high half of its request
+ * ids, zmx-protocol(7)) and the path's: two threads of one program write
+ * back with their own nonces, so the same path from both is two
+ * uploads, not one abandoning the other; and a client that retries on a
+ * new connection keeps its nonce, and so its upload. */
 static int
-upload_key(const struct zmx_op_ctx *c, const char *path, char *key,
-    size_t len)
+upload_key(uint64_t id, const char *path, char *key, size_t len)
 {
-	const unsigned char *id = c->ident;
-	size_t i, n = 0;
-
-	for (i = 0; i < c->identlen && n + 3 < len; i++)
-		n += snprintf(key + n, len - n, "%02x", id[i]);
-	if (snprintf(key + n, len - n, ":%s", path) >= (int)(len - n))
+	if (snprintf(key, len, "%08x:%s", (unsigned)(id >> 32), path) >=
+	    (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -179,6 +251,7 @@ upload_begin(struct zmx_op_ctx *c, const char *path, const char *key,
 		r = u->fd;
 		goto out;
 	}
+	record_add(s, u);
 	u->next = s->uploads;
 	s->uploads = u;
 	*up = u;
@@ -225,7 +298,7 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_put *q = &m->u.put;
 	struct zmx_upload *u;
-	char key[2 * 256 + PATH_MAX + 2];
+	char key[PATH_MAX + 16];
 	int r;
 
 	c->path = q->path;
@@ -244,7 +317,7 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->off > (uint64_t)INT64_MAX - q->data_len)
 		return zmx_op_fail(c, -EFBIG, "%s: offset %llu", q->path,
 		    (unsigned long long)q->off);
-	if ((r = upload_key(c, q->path, key, sizeof(key))) < 0)
+	if ((r = upload_key(m->id, q->path, key, sizeof(key))) < 0)
 		return r;
 	if (q->flags & ZMX_PUT_BEGIN) {
 		if ((r = upload_begin(c, q->path, key, &u)) < 0)
@@ -252,6 +325,9 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	} else if ((u = upload_find(c->s, key, NULL)) == NULL)
 		return zmx_op_fail(c, -EBADF, "%s: no upload in progress",
 		    q->path);
+	memcpy(u->owner, c->ident, c->identlen);
+	u->ownerlen = c->identlen;
+	u->gone = 0;
 	if (q->data_len > 0 && (r = zmx_io_write_all(u->fd, q->data,
 	    q->data_len, (off_t)q->off)) < 0)
 		goto fail;
@@ -268,4 +344,180 @@ fail:
 	/* an upload that failed once cannot be trusted to be whole */
 	upload_drop(c->s, u, 0);
 	return r;
+}
+
+void
+zmx_op_put_conn_gone(struct zmx_session *s, const void *ident, size_t len,
+    time_t now)
+{
+	struct zmx_upload *u;
+
+	for (u = s->uploads; u != NULL; u = u->next)
+		if (u->gone == 0 && u->ownerlen == len &&
+		    memcmp(u->owner, ident, len) == 0)
+			u->gone = now;
+}
+
+void
+zmx_op_put_sweep(struct zmx_session *s, time_t now)
+{
+	struct zmx_upload *u, *next;
+
+	for (u = s->uploads; u != NULL; u = next) {
+		next = u->next;
+		if (u->gone != 0 && u->gone + PUT_GRACE <= now) {
+			zmx_info("session %s: upload %s of a client that is "
+			    "gone removed", s->tag, u->key);
+			upload_drop(s, u, 0);
+		}
+	}
+}
+
+/* Reads one record: the escaped directory, then the temp file's name. */
+static int
+record_read(int dfd, const char *name, char *dir, char *tmp)
+{
+	char buf[3 * PATH_MAX + NAME_MAX + 4], *nl, *p, *q;
+	unsigned x;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -errno;
+	n = zmx_io_read_all(fd, buf, sizeof(buf) - 1, -1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL)
+		return -EINVAL;
+	*nl++ = '\0';
+	for (p = buf, q = dir; *p != '\0' && q < dir + PATH_MAX - 1; q++)
+		if (*p == '%' && sscanf(p + 1, "%2x", &x) == 1) {
+			*q = (char)x;
+			p += 3;
+		} else
+			*q = *p++;
+	*q = '\0';
+	if ((p = strchr(nl, '\n')) != NULL)
+		*p = '\0';
+	if (strlen(nl) > NAME_MAX)
+		return -EINVAL;
+	strcpy(tmp, nl);
+	return 0;
+}
+
+/* Whether name is one of ours: ".<name>.zmx-XXXXXX". */
+static int
+is_temp_name(const char *name)
+{
+	size_t n = strlen(name), k = strlen(PUT_SUFFIX), i;
+
+	if (n < 1 + k + PUT_RAND || name[0] != '.' || strchr(name, '/') ||
+	    strncmp(name + n - PUT_RAND - k, PUT_SUFFIX, k) != 0)
+		return 0;
+	for (i = n - PUT_RAND; i < n; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return 0;
+	return 1;
+}
+
+/* Removes the temp file a record names: its directory opened without
+ * following any symlink (a directory replaced since leads nowhere), the
+ * name checked to be one of ours, a regular file. */
+static void
+record_sweep_one(int dfd, const char *rec)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
+	struct stat st;
+	int fd;
+
+	if (record_read(dfd, rec, dir, tmp) < 0 || dir[0] != '/' ||
+	    !is_temp_name(tmp)) {
+		zmx_warn("state record %s: not a record of agentd: left",
+		    rec);
+		return;
+	}
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstatat(fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		if (unlinkat(fd, tmp, 0) == 0)
+			zmx_info("removed %s/%s, an upload agentd did not "
+			    "finish", dir, tmp);
+		else
+			zmx_warn("cannot remove %s/%s: %s", dir, tmp,
+			    strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	(void)unlinkat(dfd, rec, 0);
+}
+
+int
+zmx_op_put_state_open(const char *dir, char *why, size_t whylen)
+{
+	struct dirent *d;
+	DIR *dp;
+	int fd = -1, lfd = -1, dfd, r;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(why, whylen, "state directory %s: %s", dir,
+		    strerror(errno));
+		return r;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (lfd = openat(fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "state directory %s: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "state directory %s is in use by another "
+		    "agentd: give each its own --state-dir", dir);
+		goto fail;
+	}
+	if ((mkdirat(fd, "uploads", 0700) < 0 && errno != EEXIST) ||
+	    (dfd = openat(fd, "uploads", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = -errno;
+		snprintf(why, whylen, "state directory %s/uploads: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	/* what a killed agentd left */
+	if ((fd = dup(dfd)) >= 0 && (dp = fdopendir(fd)) != NULL) {
+		while ((d = readdir(dp)) != NULL)
+			if (d->d_name[0] != '.')
+				record_sweep_one(dfd, d->d_name);
+		closedir(dp);
+	} else if (fd >= 0)
+		close(fd);
+	put_state_fd = dfd;
+	put_lock_fd = lfd;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd);
+	return r;
+}
+
+void
+zmx_op_put_state_close(void)
+{
+	if (put_state_fd >= 0)
+		close(put_state_fd);
+	if (put_lock_fd >= 0)
+		close(put_lock_fd);
+	put_state_fd = put_lock_fd = -1;
 }

@@ -1,37 +1,46 @@
 /* session.c - HELLO binds a ROUTER identity to a session keyed by the
  * client's token, so threads and forked children of one agent share a
- * scope, a user and uploads (DESIGN.md decision 5). Tables are bounded:
- * idle identities and then their sessions are forgotten. */
+ * scope, a user, uploads and a reply cache (DESIGN.md decision 5).
+ * Tables are bounded per key: a key's flood evicts or refuses only that
+ * key's own sessions and connections. Identities whose connection is
+ * gone are forgotten at the next sweep, their sessions soon after. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
+#include "flow.h"
 #include "log.h"
 #include "op.h"
+#include "peer.h"
+#include "replies.h"
 #include "session.h"
 
 #define CONN_BUCKETS	4096
-#define IDENT_MAX	255		/* ZeroMQ's routing id limit */
 
-struct conn {
-	unsigned char		 id[IDENT_MAX];
-	size_t			 idlen;
-	struct zmx_session	*s;
-	time_t			 last;
-	struct conn		*next;
+struct zmx_limits zmx_limits = {
+	.sessions_per_key	= 64,
+	.conns_per_key		= 256,
+	.inflight_per_conn	= 64,
+	.inflight_per_key	= 1024,
+	.queued_per_key		= 64u << 20,
+	.sessions_max		= 4096,
+	.conns_max		= 65536,
+	.linger			= 30,
 };
 
 /* All of this is written by the main loop only (agentd is one thread):
- * the identity hash table, the session list, and the configuration
- * that HELLO applies. */
-static struct conn *conn_table[CONN_BUCKETS];
-static size_t conn_count;
+ * the identity hash table, the session list, the keys' quotas, and the
+ * configuration that HELLO applies. */
+static struct zmx_conn *conn_table[CONN_BUCKETS];
+static int conn_count;
 static struct zmx_session *session_list;
-static size_t session_count;
+static int session_count;
+static struct zmx_quota *quota_list;
 static const struct zmx_authkeys *session_keys;	/* NULL: no keys */
 static char *session_root;			/* without keys */
 static int session_ro;
@@ -45,6 +54,34 @@ conn_hash(const void *id, size_t len)
 	while (len-- > 0)
 		h = (h ^ *p++) * 16777619u;
 	return h % CONN_BUCKETS;
+}
+
+/* The quota of key, made on first use; NULL when out of memory. Keys
+ * come from the authorized keys file (or are "-"), never from a peer,
+ * so the list stays as short as that file. */
+static struct zmx_quota *
+quota_get(const char *key)
+{
+	struct zmx_quota *q;
+
+	for (q = quota_list; q != NULL; q = q->next)
+		if (strcmp(q->key, key) == 0)
+			return q;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	snprintf(q->key, sizeof(q->key), "%s", key);
+	q->next = quota_list;
+	quota_list = q;
+	return q;
+}
+
+int
+zmx_session_sock_alive(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == dev && st.st_ino == ino;
 }
 
 int
@@ -61,10 +98,10 @@ zmx_session_setup(const struct zmx_authkeys *ak, const char *root, int ro)
 	return 0;
 }
 
-static struct conn *
-conn_find(const void *id, size_t len, struct conn ***prevp)
+static struct zmx_conn *
+conn_find(const void *id, size_t len, struct zmx_conn ***prevp)
 {
-	struct conn **pp, *c;
+	struct zmx_conn **pp, *c;
 
 	for (pp = &conn_table[conn_hash(id, len)]; (c = *pp) != NULL;
 	    pp = &c->next)
@@ -76,14 +113,21 @@ conn_find(const void *id, size_t len, struct conn ***prevp)
 	return NULL;
 }
 
+/* Unbinds an identity: what flow.c held for it goes, and its session,
+ * left without any, starts to linger. */
 static void
-conn_unlink(struct conn **pp)
+conn_unlink(struct zmx_conn **pp, time_t now)
 {
-	struct conn *c = *pp;
+	struct zmx_conn *c = *pp;
 
 	*pp = c->next;
-	if (c->s != NULL)
-		c->s->nconns--;
+	zmx_flow_forget(c);
+	if (c->s != NULL) {
+		zmx_op_put_conn_gone(c->s, c->id, c->idlen, now);
+		if (--c->s->nconns == 0)
+			c->s->orphan = now;
+		c->s->quota->conns--;
+	}
 	free(c);
 	conn_count--;
 }
@@ -92,7 +136,7 @@ struct zmx_session *
 zmx_session_lookup(const void *ident, size_t len, const char *key,
     time_t now)
 {
-	struct conn *c;
+	struct zmx_conn *c;
 
 	if ((c = conn_find(ident, len, NULL)) == NULL)
 		return NULL;
@@ -106,12 +150,19 @@ zmx_session_lookup(const void *ident, size_t len, const char *key,
 	return c->s;
 }
 
+struct zmx_conn *
+zmx_session_conn(const void *ident, size_t len)
+{
+	return conn_find(ident, len, NULL);
+}
+
 static void
 session_free(struct zmx_session *s)
 {
 	if (s == NULL)
 		return;
 	zmx_op_put_drop_all(s);
+	zmx_replies_free(s->replies);
 	zmx_scope_fini(&s->scope);
 	free(s->groups);
 	free(s->keyroot);
@@ -120,47 +171,81 @@ session_free(struct zmx_session *s)
 
 /* Unbinds every identity of s, unlinks s from the list and frees it. */
 static void
-session_drop(struct zmx_session *s)
+session_drop(struct zmx_session *s, time_t now)
 {
 	struct zmx_session **sp;
-	struct conn **pp;
+	struct zmx_conn **pp;
 	unsigned i;
 
 	for (i = 0; i < CONN_BUCKETS && s->nconns > 0; i++)
 		for (pp = &conn_table[i]; *pp != NULL;)
 			if ((*pp)->s == s)
-				conn_unlink(pp);
+				conn_unlink(pp, now);
 			else
 				pp = &(*pp)->next;
 	for (sp = &session_list; *sp != NULL; sp = &(*sp)->next)
 		if (*sp == s) {
 			*sp = s->next;
 			session_count--;
+			s->quota->sessions--;
 			break;
 		}
 	zmx_info("session %s (key %s) forgotten", s->tag, s->key);
 	session_free(s);
 }
 
-/* Binds ident to s, evicting the identity idle longest when full. */
-static int
-conn_bind(const void *ident, size_t len, struct zmx_session *s, time_t now)
+/* Forgets the identities (of quota q's key, or all if q is NULL) whose
+ * connection is gone, or, where that cannot be told, that were idle
+ * ZMX_SESSION_IDLE seconds. */
+static void
+conns_reap(const struct zmx_quota *q, time_t now)
 {
-	struct conn *c, **pp, **oldest = NULL;
+	struct zmx_conn **pp, *c;
+	unsigned i;
+
+	for (i = 0; i < CONN_BUCKETS; i++)
+		for (pp = &conn_table[i]; (c = *pp) != NULL;) {
+			if ((q == NULL || c->s->quota == q) && (c->srcfd >= 0 ?
+			    !zmx_session_sock_alive(c->srcfd, c->sdev,
+			    c->sino) : c->last + ZMX_SESSION_IDLE < now))
+				conn_unlink(pp, now);
+			else
+				pp = &c->next;
+		}
+}
+
+/* Binds ident, which came on libzmq's socket srcfd, to s. Within its
+ * key's share first: a full share is first cleared of connections that
+ * are gone, then refused. The whole table, when full, loses the
+ * identity idle longest. */
+static int
+conn_bind(struct zmx_op_ctx *oc, struct zmx_session *s, time_t now)
+{
+	struct zmx_conn *c, **pp, **oldest = NULL;
+	struct stat st;
 	unsigned i, h;
 
-	if (len == 0 || len > IDENT_MAX)
+	if (oc->identlen == 0 || oc->identlen > ZMX_IDENT_MAX)
 		return -EINVAL;
-	if ((c = conn_find(ident, len, NULL)) != NULL) {
+	if ((c = conn_find(oc->ident, oc->identlen, NULL)) != NULL) {
 		if (c->s != s) {
-			c->s->nconns--;
+			if (--c->s->nconns == 0)
+				c->s->orphan = now;
+			c->s->quota->conns--;
 			c->s = s;
 			s->nconns++;
+			s->quota->conns++;
 		}
 		c->last = now;
 		return 0;
 	}
-	if (conn_count >= ZMX_SESSION_MAX_CONNS) {
+	if (s->quota->conns >= zmx_limits.conns_per_key)
+		conns_reap(s->quota, now);
+	if (s->quota->conns >= zmx_limits.conns_per_key)
+		return zmx_op_fail(oc, -EAGAIN, "key %s holds %d connections, "
+		    "its limit (agentd --max-conns-per-key)", s->key,
+		    s->quota->conns);
+	if (conn_count >= zmx_limits.conns_max) {
 		for (i = 0; i < CONN_BUCKETS; i++)
 			for (pp = &conn_table[i]; *pp != NULL;
 			    pp = &(*pp)->next)
@@ -168,19 +253,28 @@ conn_bind(const void *ident, size_t len, struct zmx_session *s, time_t now)
 				    (*pp)->last < (*oldest)->last)
 					oldest = pp;
 		if (oldest != NULL)
-			conn_unlink(oldest);
+			conn_unlink(oldest, now);
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
-	memcpy(c->id, ident, len);
-	c->idlen = len;
+	memcpy(c->id, oc->ident, oc->identlen);
+	c->idlen = oc->identlen;
 	c->s = s;
 	c->last = now;
-	h = conn_hash(ident, len);
+	c->srcfd = -1;
+	if (oc->srcfd >= 0 && fstat(oc->srcfd, &st) == 0 &&
+	    S_ISSOCK(st.st_mode)) {
+		c->srcfd = oc->srcfd;
+		c->sdev = st.st_dev;
+		c->sino = st.st_ino;
+	}
+	c->parked_tail = &c->parked;
+	h = conn_hash(oc->ident, oc->identlen);
 	c->next = conn_table[h];
 	conn_table[h] = c;
 	conn_count++;
 	s->nconns++;
+	s->quota->conns++;
 	return 0;
 }
 
@@ -195,21 +289,51 @@ session_find(const unsigned char *token)
 	return NULL;
 }
 
-/* Makes room for one more session: the idle one unused longest goes. */
-static int
-session_room(void)
+/* The session of q's key (or of any key, if q is NULL) that has no
+ * connection and was used longest ago, or NULL. */
+static struct zmx_session *
+session_victim(const struct zmx_quota *q)
 {
 	struct zmx_session *s, *victim = NULL;
 
-	if (session_count < ZMX_SESSION_MAX)
-		return 0;
 	for (s = session_list; s != NULL; s = s->next)
-		if (s->nconns == 0 && (victim == NULL ||
-		    s->last < victim->last))
+		if ((q == NULL || s->quota == q) && s->nconns == 0 &&
+		    (victim == NULL || s->last < victim->last))
 			victim = s;
-	if (victim == NULL)
-		return -EAGAIN;
-	session_drop(victim);
+	return victim;
+}
+
+/* Makes room for one more session of q's key: within the key's share,
+ * one of its own sessions without a connection goes (after forgetting
+ * connections that are gone); the whole table, when full, loses the
+ * session without a connection used longest ago. Another key's flood
+ * thus never takes a key's place. */
+static int
+session_room(struct zmx_op_ctx *c, struct zmx_quota *q, time_t now)
+{
+	struct zmx_session *victim;
+
+	if (q->sessions >= zmx_limits.sessions_per_key) {
+		if ((victim = session_victim(q)) == NULL) {
+			conns_reap(q, now);
+			victim = session_victim(q);
+		}
+		if (victim == NULL)
+			return zmx_op_fail(c, -EAGAIN, "key %s holds %d "
+			    "sessions in use, its limit (agentd "
+			    "--max-sessions-per-key)", q->key, q->sessions);
+		session_drop(victim, now);
+	}
+	if (session_count >= zmx_limits.sessions_max) {
+		if ((victim = session_victim(NULL)) == NULL) {
+			conns_reap(NULL, now);
+			victim = session_victim(NULL);
+		}
+		if (victim == NULL)
+			return zmx_op_fail(c, -EAGAIN, "%d sessions in use, "
+			    "agentd's limit (--max-sessions)", session_count);
+		session_drop(victim, now);
+	}
 	return 0;
 }
 
@@ -219,13 +343,15 @@ session_new(struct zmx_op_ctx *c, const unsigned char *token,
     struct zmx_session **sp)
 {
 	struct zmx_session *s;
+	struct zmx_quota *q;
 	const char *root = k ? k->root : session_root;
 	int r, i;
 
 	*sp = NULL;
-	if ((r = session_room()) < 0)
-		return zmx_op_fail(c, r, "too many sessions (%d)",
-		    ZMX_SESSION_MAX);
+	if ((q = quota_get(key)) == NULL)
+		return -ENOMEM;
+	if ((r = session_room(c, q, now)) < 0)
+		return r;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	memcpy(s->token, token, ZMX_TOKEN_LEN);
@@ -233,7 +359,8 @@ session_new(struct zmx_op_ctx *c, const unsigned char *token,
 	for (i = 0; i < 4; i++)
 		snprintf(s->tag + 2 * i, 3, "%02x", token[i]);
 	s->ro = k ? k->ro : session_ro;
-	s->last = now;
+	s->last = s->orphan = now;
+	s->quota = q;
 	if ((s->keyroot = strdup(root)) == NULL) {
 		r = -ENOMEM;
 		goto out;
@@ -261,6 +388,7 @@ session_new(struct zmx_op_ctx *c, const unsigned char *token,
 	s->next = session_list;
 	session_list = s;
 	session_count++;
+	q->sessions++;
 	*sp = s;
 	zmx_info("session %s: key %s, root %s%s, from %s", s->tag, s->key,
 	    root, s->ro ? " (read-only)" : "", c->peer);
@@ -274,6 +402,27 @@ out:
 static int
 refuse(struct zmx_op_ctx *c, const char *key, const char *tag, int err,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Without keys agentd serves only the Unix user who started it: the
+ * peer's uid (SO_PEERCRED, or the kernel's socket table for loopback
+ * TCP, peer.c) must be agentd's own real uid. 0 or -EACCES. */
+static int
+keyless_peer_ok(struct zmx_op_ctx *c)
+{
+	uid_t uid;
+	int r;
+
+	if ((r = zmx_peer_uid(c->srcfd, &uid)) < 0)
+		return refuse(c, "-", NULL, -EACCES, "agentd without keys "
+		    "serves only uid %u, and cannot tell the user of %s: %s",
+		    (unsigned)getuid(), c->peer, strerror(-r));
+	if (uid != getuid())
+		return refuse(c, "-", NULL, -EACCES, "agentd without keys "
+		    "serves only uid %u, not uid %u (%s)", (unsigned)getuid(),
+		    (unsigned)uid, c->peer);
+	return 0;
+}
+
 
 static int
 refuse(struct zmx_op_ctx *c, const char *key, const char *tag, int err,
@@ -306,7 +455,8 @@ op_hello(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		if ((k = zmx_authkeys_find_name(session_keys, key)) == NULL)
 			return refuse(c, key, NULL, -EACCES, "key '%s' is "
 			    "not (or no longer) authorized", key);
-	}
+	} else if ((r = keyless_peer_ok(c)) < 0)
+		return r;
 	if (h->token_len == ZMX_TOKEN_LEN)
 		for (i = 0; i < 4; i++)
 			snprintf(tag + 2 * i, 3, "%02x",
@@ -328,8 +478,11 @@ op_hello(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		    c->detail[0] ? c->detail : strerror(-r));
 		return r;
 	}
-	if ((r = conn_bind(c->ident, c->identlen, s, now)) < 0)
+	if ((r = conn_bind(c, s, now)) < 0) {
+		zmx_warn("hello from %s (key %s): %s", c->peer, key,
+		    c->detail[0] ? c->detail : strerror(-r));
 		return r;
+	}
 	s->last = now;
 	c->s = s;
 	zmx_debug("hello from %s (%s): session %s", c->peer,
@@ -346,19 +499,14 @@ void
 zmx_session_sweep(time_t now)
 {
 	struct zmx_session *s, *next;
-	struct conn **pp;
-	unsigned i;
 
-	for (i = 0; i < CONN_BUCKETS; i++)
-		for (pp = &conn_table[i]; *pp != NULL;)
-			if ((*pp)->last + ZMX_SESSION_IDLE < now)
-				conn_unlink(pp);
-			else
-				pp = &(*pp)->next;
+	conns_reap(NULL, now);
 	for (s = session_list; s != NULL; s = next) {
 		next = s->next;
-		if (s->nconns == 0 && s->last + ZMX_SESSION_IDLE < now)
-			session_drop(s);
+		if (s->nconns == 0 && s->orphan + zmx_limits.linger <= now)
+			session_drop(s, now);
+		else
+			zmx_op_put_sweep(s, now);
 	}
 }
 
@@ -381,15 +529,21 @@ zmx_session_rekey(const struct zmx_authkeys *ak)
 			continue;
 		zmx_info("session %s: key %s changed or removed", s->tag,
 		    s->key);
-		session_drop(s);
+		session_drop(s, time(NULL));
 	}
 }
 
 void
 zmx_session_free_all(void)
 {
+	struct zmx_quota *q;
+
 	while (session_list != NULL)
-		session_drop(session_list);
+		session_drop(session_list, time(NULL));
+	while ((q = quota_list) != NULL) {
+		quota_list = q->next;
+		free(q);
+	}
 	free(session_root);
 	session_root = NULL;
 }

@@ -96,7 +96,8 @@ zmx_start_agentd() {
 		mount --bind "$1/remote/tmp" /tmp
 		shift
 		exec "$@"' sh "$T" $wrap "$T/agentd" -l 'tcp://127.0.0.1:*' \
-	    -E "$T/endpoint" -a "$T/audit.log" "$@" 2>>"$T/agentd.log" &
+	    -E "$T/endpoint" -a "$T/audit.log" --state-dir "$T/state" "$@" \
+	    2>>"$T/agentd.log" &
 	AGENTD_PID=$!
 	for _ in $(seq 1 200); do
 		[ -s "$T/endpoint" ] && break

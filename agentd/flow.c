@@ -1,0 +1,227 @@
+/* flow.c - a peer's unsent reply and the requests queued behind it
+ * (flow.h). The ROUTER sends with ZMQ_ROUTER_MANDATORY, so a full queue
+ * (the peer's ZMQ_SNDHWM replies, at most ZMX_CHUNK of data each) is
+ * EAGAIN for that peer alone instead of a silent drop or a blocked
+ * agentd; what agentd then holds is counted in the key's quota. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "log.h"
+#include "session.h"
+
+/* The peers with something waiting, in no order. Written by the main
+ * loop only. flow_forgets counts zmx_flow_forget() calls, so that
+ * resume notices a peer forgotten under it. */
+static struct zmx_conn **flow_stalled;
+static size_t flow_nstalled, flow_cap;
+static unsigned long flow_forgets;
+
+static int
+stall(struct zmx_conn *c)
+{
+	struct zmx_conn **v;
+	size_t cap;
+
+	if (c->stalled)
+		return 0;
+	if (flow_nstalled == flow_cap) {
+		cap = flow_cap ? 2 * flow_cap : 16;
+		if ((v = realloc(flow_stalled, cap * sizeof(*v))) == NULL)
+			return -ENOMEM;
+		flow_stalled = v;
+		flow_cap = cap;
+	}
+	flow_stalled[flow_nstalled++] = c;
+	c->stalled = 1;
+	return 0;
+}
+
+static void
+unstall(size_t i)
+{
+	flow_stalled[i]->stalled = 0;
+	flow_stalled[i] = flow_stalled[--flow_nstalled];
+}
+
+/* One try: 0 sent, -EAGAIN no room, other -errno: the peer is gone. */
+static int
+try_send(void *sock, const void *ident, size_t identlen, const void *frame,
+    size_t len)
+{
+	if (zmq_send(sock, ident, identlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -errno;
+	/* the identity part found room, so the frame does too */
+	if (zmq_send(sock, frame, len, ZMQ_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
+    size_t identlen, const void *frame, size_t len)
+{
+	struct zmx_quota *q;
+	int r;
+
+	/* a busy peer's requests are parked, and resume sends the held
+	 * reply before it runs them: c->held is NULL here */
+	if (c != NULL && c->held != NULL) {
+		zmx_warn("session %s: a second reply held back: dropped",
+		    c->s->tag);
+		return -EAGAIN;
+	}
+	if ((r = try_send(sock, ident, identlen, frame, len)) == 0)
+		return 0;
+	if (r != -EAGAIN || c == NULL) {
+		zmx_debug("reply dropped: %s", zmq_strerror(-r));
+		return r;
+	}
+	q = c->s->quota;
+	if ((c->held = malloc(len)) == NULL || stall(c) < 0) {
+		free(c->held);
+		c->held = NULL;
+		zmx_warn("session %s (key %s): reply dropped: out of memory",
+		    c->s->tag, c->s->key);
+		return -ENOMEM;
+	}
+	memcpy(c->held, frame, len);
+	c->heldlen = len;
+	q->queued += len;
+	return 0;
+}
+
+int
+zmx_flow_busy(const struct zmx_conn *c)
+{
+	return c->held != NULL || c->parked != NULL;
+}
+
+int
+zmx_flow_park(struct zmx_conn *c, zmq_msg_t *ident, zmq_msg_t *raw,
+    int extra)
+{
+	struct zmx_quota *q = c->s->quota;
+	struct zmx_parked *p;
+	size_t len = zmq_msg_size(raw) + zmq_msg_size(ident);
+
+	if (c->nparked >= zmx_limits.inflight_per_conn ||
+	    q->parked >= zmx_limits.inflight_per_key ||
+	    q->queued + len > zmx_limits.queued_per_key)
+		return -EAGAIN;
+	if ((p = calloc(1, sizeof(*p))) == NULL || stall(c) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	zmq_msg_init(&p->ident);
+	zmq_msg_init(&p->raw);
+	zmq_msg_move(&p->ident, ident);
+	zmq_msg_move(&p->raw, raw);
+	p->extra = extra;
+	p->len = len;
+	*c->parked_tail = p;
+	c->parked_tail = &p->next;
+	c->nparked++;
+	q->parked++;
+	q->queued += len;
+	return 0;
+}
+
+static struct zmx_parked *
+unpark(struct zmx_conn *c)
+{
+	struct zmx_parked *p = c->parked;
+
+	if ((c->parked = p->next) == NULL)
+		c->parked_tail = &c->parked;
+	c->nparked--;
+	c->s->quota->parked--;
+	c->s->quota->queued -= p->len;
+	return p;
+}
+
+static void
+parked_free(struct zmx_parked *p)
+{
+	zmq_msg_close(&p->ident);
+	zmq_msg_close(&p->raw);
+	free(p);
+}
+
+void
+zmx_flow_resume(void *sock, zmx_flow_run_fn *fn)
+{
+	struct zmx_conn *c;
+	struct zmx_parked *p;
+	unsigned long forgets;
+	size_t i;
+	int r;
+
+again:
+	for (i = 0; i < flow_nstalled;) {
+		c = flow_stalled[i];
+		if (c->held != NULL) {
+			r = try_send(sock, c->id, c->idlen, c->held,
+			    c->heldlen);
+			if (r == -EAGAIN) {
+				i++;
+				continue;
+			}
+			if (r < 0)
+				zmx_debug("held reply dropped: %s",
+				    zmq_strerror(-r));
+			c->s->quota->queued -= c->heldlen;
+			free(c->held);
+			c->held = NULL;
+		}
+		while (c->held == NULL && c->parked != NULL) {
+			p = unpark(c);
+			forgets = flow_forgets;
+			fn(sock, &p->ident, &p->raw, p->extra);
+			parked_free(p);
+			if (forgets != flow_forgets)
+				goto again;	/* c may be gone */
+		}
+		if (c->held == NULL)
+			unstall(i);
+		else
+			i++;
+	}
+}
+
+int
+zmx_flow_pending(void)
+{
+	return flow_nstalled > 0;
+}
+
+void
+zmx_flow_forget(struct zmx_conn *c)
+{
+	size_t i;
+
+	flow_forgets++;
+	while (c->parked != NULL)
+		parked_free(unpark(c));
+	if (c->held != NULL) {
+		c->s->quota->queued -= c->heldlen;
+		free(c->held);
+		c->held = NULL;
+	}
+	if (!c->stalled)
+		return;
+	for (i = 0; i < flow_nstalled; i++)
+		if (flow_stalled[i] == c) {
+			unstall(i);
+			break;
+		}
+}
+
+void
+zmx_flow_fini(void)
+{
+	free(flow_stalled);
+	flow_stalled = NULL;
+	flow_nstalled = flow_cap = 0;
+}
