@@ -24,7 +24,7 @@ AGENTD_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(wildcard agentd/*.c))
 ZMX_OBJ    = $(patsubst %.c,$(B)/obj/%.o,$(wildcard scripts/*.c))
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
-TOOLS_BIN  = $(B)/tests/zmxreq
+TOOLS_BIN  = $(B)/tests/zmxreq $(B)/tests/latproxy
 
 PROGS = $(B)/libzmx.so $(B)/agentd $(B)/zmx
 .PHONY: all check unit asan fuzz bench demo install clean

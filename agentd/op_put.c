@@ -446,7 +446,7 @@ record_sweep_one(int dfd, const char *rec)
 	if (fd >= 0 && fstatat(fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode)) {
 		if (unlinkat(fd, tmp, 0) == 0)
-			zmx_info("removed %s/%s, an upload agentd did not "
+			zmx_warn("removed %s/%s, an upload agentd did not "
 			    "finish", dir, tmp);
 		else
 			zmx_warn("cannot remove %s/%s: %s", dir, tmp,

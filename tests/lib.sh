@@ -78,6 +78,18 @@ diag() {
 
 # ---- agentd ---------------------------------------------------------------
 
+# free_port: a loopback TCP port nothing listens on right now
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# rss_kb PID [VmRSS|VmHWM]: a process's resident memory in kB
+rss_kb() {
+	awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# AGENTD_PID is agentd's own pid: unshare and sh exec it.
+
 # zmx_start_agentd [AGENTD ARGS...]: agentd serving tcp on loopback from
 # its own mount+UTS namespace, hostname zmx-remote, audit log $T/audit.log.
 zmx_start_agentd() {

@@ -4,11 +4,6 @@
 # serves the same running program again (the shim joins anew).
 . "$(dirname "$0")/../lib.sh"
 
-# free_port: a loopback TCP port nothing listens on right now
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # ---- agentd unreachable ---------------------------------------------------
 
 # Not port 1 blindly: any process may listen there. A port just released

@@ -3,9 +3,18 @@
  * shell tests can check security and bad-input behaviour exactly.
  *
  *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] [-t TOKENHEX] [-T MS]
- *          [--no-hello] [-v] OP ARGS... [:: OP ARGS...]
+ *          [-i ID] [--send-only] [--no-hello] [-v] OP ARGS... [:: OP ARGS...]
  *   zmxreq -e ENDPOINT --raw HEXBYTES | --frame-file FILE
+ *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] --flood-hellos N
  *   zmxreq --keygen BASE
+ *
+ * Request ids are a random nonce in the high 32 bits and a count from 1
+ * below (zmx-protocol(7)); -i gives the first id, so that a test can
+ * repeat a request as a client's retry would. --send-only sends every
+ * request without reading a reply, then waits -T ms: a peer that does
+ * not read. --flood-hellos sends N HELLOs, each with a fresh token on a
+ * connection of its own closed after the answer, and prints how many
+ * were welcomed.
  *
  * Exit 0 if every reply arrived (whatever it said), 3 on a timeout,
  * 2 on bad usage. */
@@ -36,7 +45,9 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] [-t TOKENHEX]\n"
-"              [-T MS] [--no-hello] [-v] OP ARGS... [:: OP ARGS...]\n"
+"              [-T MS] [-i ID] [--send-only] [--no-hello] [-v]\n"
+"              OP ARGS... [:: OP ARGS...]\n"
+"       zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] --flood-hellos N\n"
 "       zmxreq -e ENDPOINT [--no-hello] --raw HEXBYTES | --frame-file F\n"
 "       zmxreq --keygen BASE\n"
 "ops: hello | ping [STAMP] | stat P | lstat P | access P r,w,x|f [nofollow]\n"
@@ -431,6 +442,73 @@ await(void *sock, uint64_t id, int timeout_ms, int print)
 	}
 }
 
+/* A socket to ep with the keys, or NULL after a message. */
+static void *
+connect_to(void *ctx, const char *ep, const struct zmx_keypair *kp,
+    const struct zmx_keypair *spub)
+{
+	void *sock = zmq_socket(ctx, ZMQ_DEALER);
+
+	if (sock == NULL || zmx_wire_common_opts(sock) < 0 ||
+	    zmx_wire_client_keys(sock, kp, spub ? spub->public : NULL) < 0 ||
+	    zmq_connect(sock, ep) < 0) {
+		fprintf(stderr, "zmxreq: %s: %s\n", ep, zmq_strerror(errno));
+		if (sock != NULL)
+			zmq_close(sock);
+		return NULL;
+	}
+	return sock;
+}
+
+/* N HELLOs with fresh tokens, each on its own short-lived connection. */
+static int
+flood_hellos(void *ctx, const char *ep, const struct zmx_keypair *kp,
+    const struct zmx_keypair *spub, long n, int timeout)
+{
+	struct zmx_buf buf = { 0 };
+	struct zmx_frame f = { 0 };
+	zmq_pollitem_t it = { 0 };
+	unsigned char token[ZMX_TOKEN_LEN];
+	char why[256], last[512] = "";
+	long i, welcomed = 0, refused = 0, silent = 0;
+	struct zmx_msg m;
+	void *sock;
+
+	for (i = 0; i < n; i++) {
+		if ((sock = connect_to(ctx, ep, kp, spub)) == NULL)
+			return 1;
+		if (getrandom(token, sizeof(token), 0) != sizeof(token))
+			die("%s", "getrandom failed");
+		memset(&m, 0, sizeof(m));
+		m.type = ZMX_MSG_HELLO;
+		m.id = 1;
+		m.u.hello.version = ZMX_PROTO_VERSION;
+		m.u.hello.token = token;
+		m.u.hello.token_len = sizeof(token);
+		m.u.hello.client = "zmxreq flood";
+		it = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
+		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
+		    zmq_poll(&it, 1, timeout) <= 0)
+			silent++;
+		else if (zmx_wire_recv(sock, &f, 0, why, sizeof(why)) == 0 &&
+		    f.msg.type == ZMX_MSG_WELCOME)
+			welcomed++;
+		else {
+			refused++;
+			if (f.open && f.msg.type == ZMX_MSG_ERROR)
+				snprintf(last, sizeof(last), "%s %s",
+				    f.msg.u.error.errname,
+				    f.msg.u.error.detail);
+		}
+		zmx_frame_close(&f);
+		zmq_close(sock);
+	}
+	printf("welcomed %ld refused %ld silent %ld%s%s\n", welcomed, refused,
+	    silent, last[0] ? " last: " : "", last);
+	zmx_buf_free(&buf);
+	return silent ? REQ_EXIT_TIMEOUT : 0;
+}
+
 static int
 keygen(const char *base)
 {
@@ -490,6 +568,9 @@ main(int argc, char **argv)
 		{ "raw", required_argument, NULL, 'R' },
 		{ "frame-file", required_argument, NULL, 'F' },
 		{ "keygen", required_argument, NULL, 'G' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "send-only", no_argument, NULL, 'O' },
+		{ "flood-hellos", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct zmx_keypair *kp = NULL, *spub = NULL;
@@ -501,10 +582,13 @@ main(int argc, char **argv)
 	char why[256];
 	size_t rawlen = 0, toklen;
 	void *ctx, *sock;
-	uint64_t id = 1;
+	uint64_t id = 1, first = 0;
+	uint32_t nonce;
+	long flood = 0;
 	int ch, timeout = 2000, hello = 1, i, start, r, status = 0, onlyhello;
+	int sendonly = 0;
 
-	while ((ch = getopt_long(argc, argv, "+e:k:S:t:T:v", opts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+e:k:S:t:T:i:v", opts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'e': ep = optarg; break;
@@ -517,12 +601,16 @@ main(int argc, char **argv)
 		case 'R': raw = unhex(optarg, &rawlen); break;
 		case 'F': raw = read_file(optarg, &rawlen); break;
 		case 'G': return keygen(optarg);
+		case 'i': first = num(optarg, 0); break;
+		case 'O': sendonly = 1; break;
+		case 'L': flood = (long)num(optarg, 10); break;
 		default: usage();
 		}
 	}
-	if (ep == NULL || (raw == NULL && optind >= argc))
+	if (ep == NULL || (raw == NULL && flood == 0 && optind >= argc))
 		usage();
-	onlyhello = raw == NULL && strcmp(argv[optind], "hello") == 0;
+	onlyhello = raw == NULL && flood == 0 &&
+	    strcmp(argv[optind], "hello") == 0;
 	if ((keyfile == NULL) != (spubfile == NULL))
 		die("%s", "-k and -S go together");
 	if (keyfile != NULL && (zmx_keys_load(keyfile, 1, &kp, why,
@@ -538,14 +626,14 @@ main(int argc, char **argv)
 	} else if (getrandom(token, sizeof(token), 0) != sizeof(token))
 		die("%s", "getrandom failed");
 
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		die("%s", "getrandom failed");
+	id = first ? first : (uint64_t)nonce << 32 | 1;
 	ctx = zmq_ctx_new();
-	sock = zmq_socket(ctx, ZMQ_DEALER);
-	if (sock == NULL || zmx_wire_common_opts(sock) < 0 ||
-	    zmx_wire_client_keys(sock, kp, spub ? spub->public : NULL) < 0 ||
-	    zmq_connect(sock, ep) < 0) {
-		fprintf(stderr, "zmxreq: %s: %s\n", ep, zmq_strerror(errno));
+	if (flood > 0)
+		return flood_hellos(ctx, ep, kp, spub, flood, timeout);
+	if ((sock = connect_to(ctx, ep, kp, spub)) == NULL)
 		return 1;
-	}
 	if (hello || onlyhello) {
 		memset(&m, 0, sizeof(m));
 		m.type = ZMX_MSG_HELLO;
@@ -581,6 +669,16 @@ main(int argc, char **argv)
 			continue;
 		build(&m, i - start, argv + start);
 		m.id = id;
+		if (sendonly) {
+			if (zmx_wire_send(sock, &m, &buf, 0) < 0) {
+				fprintf(stderr, "zmxreq: send: %s\n",
+				    zmq_strerror(errno));
+				status = 1;
+				goto out;
+			}
+			id++;
+			continue;
+		}
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    await(sock, id, timeout, 1) == -ETIMEDOUT) {
 			fprintf(stderr, "zmxreq: no answer from %s\n", ep);
@@ -588,6 +686,13 @@ main(int argc, char **argv)
 			goto out;
 		}
 		id++;
+	}
+	if (sendonly) {
+		/* connected, never reading: agentd must hold back */
+		printf("sent %llu requests\n", (unsigned long long)(id -
+		    (first ? first : ((uint64_t)nonce << 32 | 1))));
+		fflush(stdout);
+		usleep((useconds_t)timeout * 1000);
 	}
 out:
 	zmx_buf_free(&buf);
