@@ -73,9 +73,10 @@ printf '%s root=%s,rw alice\n%s root=%s,ro bob\n' \
 echo inside > "$R/ws/hello.txt"
 zmx_start_agentd -k "$T/k/authorized" -s "$T/k/server.key"
 S=$T/k/server.pub
-out=$(req -k "$T/k/bob.key" -S "$S" --flood-hellos 5000)
+flood=${ZMX_FLOOD:-5000}
+out=$(req -T 10000 -k "$T/k/bob.key" -S "$S" --flood-hellos "$flood")
 like "$out" "^welcomed [0-9]+ refused [0-9]+ silent 0" \
-    "5,000 HELLOs with fresh tokens from bob's read-only key, each answered"
+    "$flood HELLOs with fresh tokens from bob's read-only key, each answered"
 diag "bob's flood: $out"
 out=$(req -T 2000 -k "$T/k/alice.key" -S "$S" open "$WS/hello.txt")
 like "$out" '^OPENED .* data=inside\\n$' "alice's key is served at once after the flood"
@@ -107,8 +108,12 @@ during=$(rss_kb "$AGENTD_PID")
 wait "$hog"
 hwm=$(rss_kb "$AGENTD_PID" VmHWM)
 diag "agentd RSS: ${before} kB before, ${during} kB while 48 x 16 MiB wait unread, peak ${hwm} kB"
-ok $([ "$hwm" -lt 65536 ]; echo $?) \
-    "48 reads of 16 MiB never read keep agentd under 64 MiB (peak ${hwm} kB; 776 MB before flow control)"
+if [ "${ZMX_ASAN:-0}" = 1 ] || [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
+	ok 0 "# SKIP the memory bound is for agentd as built, not under a sanitizer"
+else
+	ok $([ "$hwm" -lt 65536 ]; echo $?) \
+	    "48 reads of 16 MiB never read keep agentd under 64 MiB (peak ${hwm} kB; 776 MB before flow control)"
+fi
 like "$(req ping 7)" "^PONG stamp=7 " "agentd answers after the hog left"
 
 # ---- the reply cache ---------------------------------------------------------

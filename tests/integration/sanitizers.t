@@ -12,8 +12,9 @@ if ! make -s -C "$top" asan >"$T/asan-build.log" 2>&1; then
 	exit 1
 fi
 
-# tests that drive many different programs through the shim
-for t in coreutils bash python git; do
+# tests that drive many different programs through the shim, and
+# agentd's fault and abuse tests
+for t in coreutils bash python git faults abuse; do
 	f=$top/tests/integration/$t.t
 	[ -f "$f" ] || continue
 	out=$(ZMX_BUILD=$top/build-asan ZMX_ASAN=1 bash "$f" 2>&1)
@@ -22,10 +23,11 @@ for t in coreutils bash python git; do
 	[ $rc -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -30 |
 	    sed 's/^/#   /'
 done
-for t in coreutils python; do
+for t in coreutils python abuse; do
 	f=$top/tests/integration/$t.t
 	[ -f "$f" ] || continue
-	out=$(ZMX_AGENTD_VALGRIND=1 ZMX_TIMEOUT_MS=30000 bash "$f" 2>&1)
+	out=$(ZMX_AGENTD_VALGRIND=1 ZMX_TIMEOUT_MS=30000 ZMX_FLOOD=300 \
+	    bash "$f" 2>&1)
 	rc=$?
 	ok $rc "$t.t with agentd under valgrind"
 	[ $rc -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -30 |
