@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "msg.h"
 #include "op.h"
 #include "session.h"
+#include "uprec.h"
 #include "wire.h"
 #include "zap.h"
 
@@ -517,7 +519,7 @@ main(int argc, char **argv)
 		    strerror(-r));
 		goto out;
 	}
-	if (zmx_op_put_state_open(cfg.state_dir, why, sizeof(why)) < 0) {
+	if (zmx_uprec_open(cfg.state_dir, why, sizeof(why)) < 0) {
 		fprintf(stderr, "agentd: %s\n", why);
 		goto out;
 	}
@@ -621,7 +623,10 @@ main(int argc, char **argv)
 			}
 		}
 		if ((now = time(NULL)) - last_sweep >= MAIN_SWEEP_SECONDS) {
-			zmx_session_sweep(now);
+			/* libzmq's I/O thread frees into an arena of its
+			 * own, which glibc keeps unless asked */
+			if (zmx_session_sweep(now) > 0)
+				malloc_trim(0);
 			last_sweep = now;
 		}
 	}
@@ -629,7 +634,7 @@ main(int argc, char **argv)
 out:
 	/* unfinished uploads' temp files go with the sessions */
 	zmx_session_free_all();
-	zmx_op_put_state_close();
+	zmx_uprec_close();
 	zmx_flow_fini();
 	zmx_dispatch_fini();
 	if (router != NULL)

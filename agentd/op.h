@@ -88,11 +88,6 @@ void	zmx_op_put_drop_all(struct zmx_session *s);
 void	zmx_op_put_conn_gone(struct zmx_session *s, const void *ident,
 	    size_t len, time_t now);
 void	zmx_op_put_sweep(struct zmx_session *s, time_t now);
-/* The uploads' records in agentd's state directory: temp files of an
- * agentd that was killed are removed at start. Returns 0 or -errno,
- * with why[] saying what went wrong. */
-int	zmx_op_put_state_open(const char *dir, char *why, size_t whylen);
-void	zmx_op_put_state_close(void);
 
 /* Grows the data scratch to n bytes. NULL on failure. */
 void	*zmx_op_data(struct zmx_op_ctx *c, size_t n);

@@ -1,22 +1,17 @@
 /* op_put.c - PUT, the write-back of a whole file that is never torn:
  * chunks go to a temp file beside the target, and COMMIT renames it over
  * the target, so readers see the old file or the new one, never half
- * (DESIGN.md decision 2). Also the session's table of uploads, and
- * their records in agentd's state directory, so that the temp files of
- * a killed agentd are removed when it starts again. */
-#include <ctype.h>
+ * (DESIGN.md decision 2). Also the session's table of uploads; each is
+ * recorded by uprec.c, so that a killed agentd's temp files go when it
+ * starts again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <linux/openat2.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "creds.h"
@@ -25,25 +20,18 @@
 #include "op.h"
 #include "scope.h"
 #include "session.h"
+#include "uprec.h"
 
 #define PUT_MAX_UPLOADS	64	/* unfinished uploads per session */
-#define PUT_SUFFIX	".zmx-"
-#define PUT_RAND	6
 #define PUT_TRIES	16
 #define PUT_GRACE	10	/* s an upload outlives its connection */
-
-/* The state directory's uploads/ and its lock, held while agentd runs.
- * Written at start and exit only. put_seq names the records. */
-static int put_state_fd = -1;
-static int put_lock_fd = -1;
-static unsigned long put_seq;
 
 struct zmx_upload {
 	char			*key;		/* upload_key(): client, path */
 	unsigned char		 owner[ZMX_IDENT_MAX];	/* last connection */
 	size_t			 ownerlen;
 	time_t			 gone;		/* owner gone since; 0: alive */
-	char			 rec[48];	/* its record; "": none */
+	char			 rec[ZMX_UPREC_NAME];	/* its record; "": none */
 	int			 dirfd;		/* O_PATH: the target's dir */
 	char			 name[NAME_MAX + 1];	/* the target */
 	char			 tmp[NAME_MAX + 1];	/* the temp file */
@@ -52,44 +40,17 @@ struct zmx_upload {
 	struct zmx_upload	*next;
 };
 
-/* Records u's temp file (its absolute path in agentd's view, escaped)
- * in the state directory, as agentd itself. A failure only costs the
- * clean-up after a kill, so it is logged, not returned. */
+/* Records u's temp file in the state directory, as agentd itself. A
+ * failure only costs the clean-up after a kill: logged, not returned. */
 static void
 record_add(struct zmx_session *s, struct zmx_upload *u)
 {
-	char proc[32], dir[PATH_MAX], line[3 * PATH_MAX + 2];
-	const unsigned char *p;
-	ssize_t n;
-	size_t k = 0;
-	int fd, paused;
+	int paused, r;
 
-	if (put_state_fd < 0)
-		return;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->dirfd);
-	if ((n = readlink(proc, dir, sizeof(dir) - 1)) <= 0)
-		return;
-	dir[n] = '\0';
-	/* %XX for what would end the line or confuse the reader */
-	for (p = (const unsigned char *)dir; *p != '\0'; p++)
-		k += *p <= ' ' || *p >= 0x7f || *p == '%' ?
-		    (size_t)sprintf(line + k, "%%%02X", *p) :
-		    (size_t)sprintf(line + k, "%c", *p);
-	k += (size_t)snprintf(line + k, sizeof(line) - k, "\n%s\n", u->tmp);
-	snprintf(u->rec, sizeof(u->rec), "%ld-%lu", (long)getpid(),
-	    ++put_seq);
 	paused = zmx_creds_pause();
-	fd = openat(put_state_fd, u->rec, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0600);
-	if (fd < 0 || zmx_io_write_all(fd, line, k, -1) < 0) {
+	if ((r = zmx_uprec_add(u->dirfd, u->tmp, u->rec, sizeof(u->rec))) < 0)
 		zmx_warn("session %s: state record of %s: %s", s->tag,
-		    u->tmp, strerror(errno));
-		if (fd >= 0)
-			(void)unlinkat(put_state_fd, u->rec, 0);
-		u->rec[0] = '\0';
-	}
-	if (fd >= 0)
-		close(fd);
+		    u->tmp, strerror(-r));
 	zmx_creds_resume(&s->creds, paused);
 }
 
@@ -98,11 +59,10 @@ record_remove(struct zmx_session *s, struct zmx_upload *u)
 {
 	int paused;
 
-	if (put_state_fd < 0 || u->rec[0] == '\0')
+	if (u->rec[0] == '\0')
 		return;
 	paused = zmx_creds_pause();
-	if (unlinkat(put_state_fd, u->rec, 0) < 0 && errno != ENOENT)
-		zmx_warn("state record %s: %s", u->rec, strerror(errno));
+	zmx_uprec_remove(u->rec);
 	zmx_creds_resume(&s->creds, paused);
 	u->rec[0] = '\0';
 }
@@ -172,16 +132,16 @@ temp_create(int dirfd, const char *name, char tmp[NAME_MAX + 1])
 {
 	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char rnd[PUT_RAND];
-	int keep = NAME_MAX - 1 - (int)strlen(PUT_SUFFIX) - PUT_RAND;
+	unsigned char rnd[ZMX_TEMP_RAND];
+	int keep = NAME_MAX - 1 - (int)strlen(ZMX_TEMP_SUFFIX) - ZMX_TEMP_RAND;
 	int i, j, n, fd;
 
 	for (i = 0; i < PUT_TRIES; i++) {
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return -errno;
 		n = snprintf(tmp, NAME_MAX + 1, ".%.*s%s", keep, name,
-		    PUT_SUFFIX);
-		for (j = 0; j < PUT_RAND; j++)
+		    ZMX_TEMP_SUFFIX);
+		for (j = 0; j < ZMX_TEMP_RAND; j++)
 			tmp[n++] = alnum[rnd[j] % (sizeof(alnum) - 1)];
 		tmp[n] = '\0';
 		fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -373,151 +333,3 @@ zmx_op_put_sweep(struct zmx_session *s, time_t now)
 	}
 }
 
-/* Reads one record: the escaped directory, then the temp file's name. */
-static int
-record_read(int dfd, const char *name, char *dir, char *tmp)
-{
-	char buf[3 * PATH_MAX + NAME_MAX + 4], *nl, *p, *q;
-	unsigned x;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -errno;
-	n = zmx_io_read_all(fd, buf, sizeof(buf) - 1, -1);
-	close(fd);
-	if (n <= 0)
-		return -EINVAL;
-	buf[n] = '\0';
-	if ((nl = strchr(buf, '\n')) == NULL)
-		return -EINVAL;
-	*nl++ = '\0';
-	for (p = buf, q = dir; *p != '\0' && q < dir + PATH_MAX - 1; q++)
-		if (*p == '%' && sscanf(p + 1, "%2x", &x) == 1) {
-			*q = (char)x;
-			p += 3;
-		} else
-			*q = *p++;
-	*q = '\0';
-	if ((p = strchr(nl, '\n')) != NULL)
-		*p = '\0';
-	if (strlen(nl) > NAME_MAX)
-		return -EINVAL;
-	strcpy(tmp, nl);
-	return 0;
-}
-
-/* Whether name is one of ours: ".<name>.zmx-XXXXXX". */
-static int
-is_temp_name(const char *name)
-{
-	size_t n = strlen(name), k = strlen(PUT_SUFFIX), i;
-
-	if (n < 1 + k + PUT_RAND || name[0] != '.' || strchr(name, '/') ||
-	    strncmp(name + n - PUT_RAND - k, PUT_SUFFIX, k) != 0)
-		return 0;
-	for (i = n - PUT_RAND; i < n; i++)
-		if (!isalnum((unsigned char)name[i]))
-			return 0;
-	return 1;
-}
-
-/* Removes the temp file a record names: its directory opened without
- * following any symlink (a directory replaced since leads nowhere), the
- * name checked to be one of ours, a regular file. */
-static void
-record_sweep_one(int dfd, const char *rec)
-{
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	char dir[PATH_MAX], tmp[NAME_MAX + 1];
-	struct stat st;
-	int fd;
-
-	if (record_read(dfd, rec, dir, tmp) < 0 || dir[0] != '/' ||
-	    !is_temp_name(tmp)) {
-		zmx_warn("state record %s: not a record of agentd: left",
-		    rec);
-		return;
-	}
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstatat(fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode)) {
-		if (unlinkat(fd, tmp, 0) == 0)
-			zmx_warn("removed %s/%s, an upload agentd did not "
-			    "finish", dir, tmp);
-		else
-			zmx_warn("cannot remove %s/%s: %s", dir, tmp,
-			    strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	(void)unlinkat(dfd, rec, 0);
-}
-
-int
-zmx_op_put_state_open(const char *dir, char *why, size_t whylen)
-{
-	struct dirent *d;
-	DIR *dp;
-	int fd = -1, lfd = -1, dfd, r;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		snprintf(why, whylen, "state directory %s: %s", dir,
-		    strerror(errno));
-		return r;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (lfd = openat(fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-	    0600)) < 0) {
-		r = -errno;
-		snprintf(why, whylen, "state directory %s: %s", dir,
-		    strerror(errno));
-		goto fail;
-	}
-	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-		r = -errno;
-		snprintf(why, whylen, "state directory %s is in use by another "
-		    "agentd: give each its own --state-dir", dir);
-		goto fail;
-	}
-	if ((mkdirat(fd, "uploads", 0700) < 0 && errno != EEXIST) ||
-	    (dfd = openat(fd, "uploads", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = -errno;
-		snprintf(why, whylen, "state directory %s/uploads: %s", dir,
-		    strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	/* what a killed agentd left */
-	if ((fd = dup(dfd)) >= 0 && (dp = fdopendir(fd)) != NULL) {
-		while ((d = readdir(dp)) != NULL)
-			if (d->d_name[0] != '.')
-				record_sweep_one(dfd, d->d_name);
-		closedir(dp);
-	} else if (fd >= 0)
-		close(fd);
-	put_state_fd = dfd;
-	put_lock_fd = lfd;
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (lfd >= 0)
-		close(lfd);
-	return r;
-}
-
-void
-zmx_op_put_state_close(void)
-{
-	if (put_state_fd >= 0)
-		close(put_state_fd);
-	if (put_lock_fd >= 0)
-		close(put_lock_fd);
-	put_state_fd = put_lock_fd = -1;
-}

@@ -495,10 +495,11 @@ op_hello(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	return 0;
 }
 
-void
+int
 zmx_session_sweep(time_t now)
 {
 	struct zmx_session *s, *next;
+	int before = conn_count + session_count;
 
 	conns_reap(NULL, now);
 	for (s = session_list; s != NULL; s = next) {
@@ -508,6 +509,7 @@ zmx_session_sweep(time_t now)
 		else
 			zmx_op_put_sweep(s, now);
 	}
+	return before - (conn_count + session_count);
 }
 
 void

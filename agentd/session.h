@@ -103,7 +103,7 @@ struct zmx_conn *zmx_session_conn(const void *ident, size_t len);
 /* Forgets identities whose connection is gone (or, where that cannot be
  * told, idle ZMX_SESSION_IDLE seconds), then sessions left without one
  * for zmx_limits.linger seconds (their uploads are removed). */
-void	zmx_session_sweep(time_t now);
+int	zmx_session_sweep(time_t now);	/* how many it forgot */
 
 /* After the keys file changed: drops sessions whose key is gone or no
  * longer has the same root, mode or user (clients then re-HELLO). */
