@@ -1,7 +1,8 @@
 #!/bin/bash
 # Faults are normal: an unreachable agentd is EIO with one clear message,
 # never a hang; an agentd that dies and comes back on the same endpoint
-# serves the same running program again (the shim joins anew).
+# serves the same running program again (the shim joins anew); agentd
+# binds and clients reach tcp://localhost.
 . "$(dirname "$0")/../lib.sh"
 
 # ---- agentd unreachable ---------------------------------------------------
@@ -58,6 +59,17 @@ is "$(cat "$T/out")" "$(printf 'first before\nsecond after\nwrote 0')" \
     "reads and writes after the restart worked"
 is "$(cat "$R/ws/after.txt" 2>&1)" "written" "the write after the restart is on the remote side"
 unlike "$(cat "$T/err")" "Input/output error" "no operation failed with EIO"
+
+zmx_stop_agentd
+
+# ---- tcp://localhost, which the docs allow ----------------------------------
+
+port=$(free_port)
+zmx_start_agentd -l "tcp://localhost:$port"
+is "$EP" "tcp://127.0.0.1:$port" "agentd binds tcp://localhost as 127.0.0.1"
+echo via-localhost > "$R/ws/lh.txt"
+EP=tcp://localhost:$port
+is "$(zmx_run cat lh.txt 2>&1)" "via-localhost" "a client reaches it as tcp://localhost"
 
 local_untouched
 done_testing
