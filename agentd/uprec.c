@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "io.h"
 #include "log.h"
 #include "uprec.h"
@@ -61,18 +62,6 @@ zmx_uprec_format(const char *dir, const char *tmp, char *buf, size_t len)
 	return (int)k + n;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 zmx_uprec_parse(const char *buf, size_t len, char *dir, char *tmp)
 {
@@ -87,8 +76,8 @@ zmx_uprec_parse(const char *buf, size_t len, char *dir, char *tmp)
 			dir[d++] = buf[i];
 			continue;
 		}
-		if (i + 2 >= len || (hi = hexval(buf[i + 1])) < 0 ||
-		    (lo = hexval(buf[i + 2])) < 0 || (hi == 0 && lo == 0))
+		if (i + 2 >= len || (hi = zmx_hex_value(buf[i + 1])) < 0 ||
+		    (lo = zmx_hex_value(buf[i + 2])) < 0 || (hi == 0 && lo == 0))
 			return -EINVAL;
 		dir[d++] = (char)(hi << 4 | lo);
 		i += 2;

@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "hex.h"
 #include "io.h"
 #include "keys.h"
 #include "log.h"
@@ -118,18 +119,6 @@ set_down_until(int64_t t)
 	__atomic_store_n(&g.shared->down_until, t, __ATOMIC_RELAXED);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 conn_free(struct conn *c)
 {
@@ -171,8 +160,8 @@ zmx_conn_init(void)
 	s = getenv("ZMX_SESSION");
 	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
 		for (i = 0; i < ZMX_TOKEN_LEN; i++) {
-			hi = hexval(s[2 * i]);
-			lo = hexval(s[2 * i + 1]);
+			hi = zmx_hex_value(s[2 * i]);
+			lo = zmx_hex_value(s[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				break;
 			g.token[i] = (uint8_t)(hi << 4 | lo);

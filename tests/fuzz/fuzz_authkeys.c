@@ -11,14 +11,8 @@
 
 #include "authkeys.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_authkeys: %s: %s\n", #cond, what);	\
-		abort();						\
-	}								\
-} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_authkeys"
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

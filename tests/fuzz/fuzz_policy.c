@@ -16,14 +16,8 @@
 #include "path.h"
 #include "policy.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_policy: %s: %s\n", #cond, what);	\
-		abort();						\
-	}								\
-} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_policy"
+#include "fuzz.h"
 
 /* The reference: does rule prefix pre cover the normal path p? */
 static int

@@ -10,14 +10,8 @@
 
 #include "uprec.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_uprec: %s: %s\n", #cond, what);	\
-		abort();						\
-	}								\
-} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_uprec"
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

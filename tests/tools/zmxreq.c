@@ -31,6 +31,7 @@
 
 #include <zmq.h>
 
+#include "hex.h"
 #include "keys.h"
 #include "msg.h"
 #include "wire.h"
@@ -109,17 +110,6 @@ has(const char *s, const char *word)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes hex (spaces allowed) into a new buffer. */
 static unsigned char *
 unhex(const char *s, size_t *lenp)
@@ -135,7 +125,7 @@ unhex(const char *s, size_t *lenp)
 			s++;
 			continue;
 		}
-		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+		if ((hi = zmx_hex_value(s[0])) < 0 || (lo = zmx_hex_value(s[1])) < 0)
 			die("bad hex near '%s'", s);
 		b[n++] = (unsigned char)(hi << 4 | lo);
 		s += 2;
