@@ -185,8 +185,12 @@ is "$(grep "op=mkdir path=$WS/d1 " "$T/audit.log" | grep -c 'result=ok$')" 1 \
     "only the first made it"
 is "$(grep -c "op=mkdir path=$WS/d2 " "$T/audit.log")" 1 \
     "d2's mkdir, sent twice, was carried out once"
-is "$(grep -c 'mkdir [0-9]* answered again from the reply cache' "$T/agentd.log")" 1 \
-    "the second copy was answered from the reply cache"
+# Whether the first copy reaches agentd at all is libzmq's race (its
+# connection closed at 2.5 s; agentd may drop what came just before the
+# close): either way the mkdir was made once, above. abuse.t repeats a
+# request deterministically.
+diag "copies of d2's mkdir answered from the reply cache: $(grep -c \
+    'mkdir [0-9]* answered again from the reply cache' "$T/agentd.log")"
 ok $([ -d "$R/ws/d1" ] && [ -d "$R/ws/d2" ]; echo $?) "both directories exist remotely"
 kill "$proxy"
 wait "$proxy" 2>/dev/null
