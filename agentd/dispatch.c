@@ -143,7 +143,7 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 		goto out;
 	}
 	c->s = zmx_session_lookup(c->ident, c->identlen, c->user_id,
-	    time(NULL));
+	    c->srcfd, time(NULL));
 	if (c->s == NULL && m->type != ZMX_MSG_HELLO &&
 	    m->type != ZMX_MSG_PING) {
 		snprintf(c->detail, sizeof(c->detail), "send HELLO first");

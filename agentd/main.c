@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "authkeys.h"
+#include "cookie.h"
 #include "creds.h"
 #include "dispatch.h"
 #include "flow.h"
@@ -201,26 +202,20 @@ parse_count(const char *opt, const char *arg, int *out)
 	return 0;
 }
 
-/* The default state directory: /var/lib/agentd for root, else under
- * $XDG_STATE_HOME or ~/.local/state, made as needed. */
+/* The default state directory (cookie.c says which, as clients find
+ * the cookie there too), with its parents made as needed (0700). */
 static const char *
 default_state_dir(char *buf, size_t len)
 {
-	const char *base, *home;
-	char tmp[2048];
+	char *p;
 
-	if (geteuid() == 0)
-		return "/var/lib/agentd";
-	if ((base = getenv("XDG_STATE_HOME")) != NULL && base[0] == '/')
-		snprintf(buf, len, "%s/agentd", base);
-	else if ((home = getenv("HOME")) != NULL && home[0] == '/') {
-		snprintf(tmp, sizeof(tmp), "%s/.local", home);
-		(void)mkdir(tmp, 0700);
-		snprintf(tmp, sizeof(tmp), "%s/.local/state", home);
-		(void)mkdir(tmp, 0700);
-		snprintf(buf, len, "%s/agentd", tmp);
-	} else
+	if (zmx_cookie_default_dir(buf, len) < 0)
 		return NULL;
+	for (p = strchr(buf + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		(void)mkdir(buf, 0700);
+		*p = '/';
+	}
 	return buf;
 }
 
@@ -485,7 +480,8 @@ main(int argc, char **argv)
 	struct signalfd_siginfo si;
 	zmq_pollitem_t items[3];
 	sigset_t mask;
-	char why[1024], ep[1024];
+	char why[1024], ep[1024], cookie_path[4200];
+	uint8_t cookie[ZMX_COOKIE_LEN];
 	size_t eplen = sizeof(ep);
 	void *ctx = NULL, *router = NULL, *zap = NULL;
 	time_t last_sweep = time(NULL), now;
@@ -523,7 +519,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "agentd: %s\n", why);
 		goto out;
 	}
-	if (zmx_session_setup(ak, cfg.root, cfg.ro) < 0) {
+	if (ak == NULL) {
+		snprintf(cookie_path, sizeof(cookie_path), "%s/%s",
+		    cfg.state_dir, ZMX_COOKIE_NAME);
+		if ((r = zmx_cookie_make(cookie_path, cookie)) < 0) {
+			fprintf(stderr, "agentd: cookie %s: %s\n", cookie_path,
+			    r == -EINVAL ? "not a cookie (remove it to make a "
+			    "new one)" : strerror(-r));
+			goto out;
+		}
+	}
+	if (zmx_session_setup(ak, cfg.root, cfg.ro, ak ? NULL : cookie,
+	    ak ? NULL : cookie_path) < 0) {
 		fprintf(stderr, "agentd: out of memory\n");
 		goto out;
 	}

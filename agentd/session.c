@@ -12,11 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "flow.h"
 #include "log.h"
 #include "op.h"
-#include "peer.h"
 #include "replies.h"
 #include "session.h"
 
@@ -42,6 +43,8 @@ static struct zmx_session *session_list;
 static int session_count;
 static struct zmx_quota *quota_list;
 static const struct zmx_authkeys *session_keys;	/* NULL: no keys */
+static uint8_t session_cookie[ZMX_COOKIE_LEN];	/* without keys */
+static char *session_cookie_path;
 static char *session_root;			/* without keys */
 static int session_ro;
 
@@ -85,14 +88,22 @@ zmx_session_sock_alive(int fd, dev_t dev, ino_t ino)
 }
 
 int
-zmx_session_setup(const struct zmx_authkeys *ak, const char *root, int ro)
+zmx_session_setup(const struct zmx_authkeys *ak, const char *root, int ro,
+    const uint8_t *cookie, const char *cookie_path)
 {
-	char *r = NULL;
+	char *r = NULL, *cp = NULL;
 
-	if (root != NULL && (r = strdup(root)) == NULL)
+	if ((root != NULL && (r = strdup(root)) == NULL) ||
+	    (cookie_path != NULL && (cp = strdup(cookie_path)) == NULL)) {
+		free(r);
 		return -ENOMEM;
+	}
 	free(session_root);
 	session_root = r;
+	free(session_cookie_path);
+	session_cookie_path = cp;
+	if (cookie != NULL)
+		memcpy(session_cookie, cookie, ZMX_COOKIE_LEN);
 	session_keys = ak;
 	session_ro = ro;
 	return 0;
@@ -132,13 +143,32 @@ conn_unlink(struct zmx_conn **pp, time_t now)
 	conn_count--;
 }
 
+/* Records which socket (libzmq's fd srcfd) a binding came on. */
+static void
+conn_set_sock(struct zmx_conn *c, int srcfd)
+{
+	struct stat st;
+
+	c->srcfd = -1;
+	if (srcfd >= 0 && fstat(srcfd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		c->srcfd = srcfd;
+		c->sdev = st.st_dev;
+		c->sino = st.st_ino;
+	}
+}
+
 struct zmx_session *
 zmx_session_lookup(const void *ident, size_t len, const char *key,
-    time_t now)
+    int srcfd, time_t now)
 {
 	struct zmx_conn *c;
 
 	if ((c = conn_find(ident, len, NULL)) == NULL)
+		return NULL;
+	/* a binding holds for the connection that said HELLO: a client
+	 * that picks the routing id of one that is gone gets none */
+	if (c->srcfd >= 0 && !zmx_session_sock_alive(srcfd, c->sdev,
+	    c->sino))
 		return NULL;
 	if (strcmp(c->s->key, key ? key : "-") != 0) {
 		zmx_warn("identity of session %s (key %s) used by key %s",
@@ -222,22 +252,18 @@ static int
 conn_bind(struct zmx_op_ctx *oc, struct zmx_session *s, time_t now)
 {
 	struct zmx_conn *c, **pp, **oldest = NULL;
-	struct stat st;
 	unsigned i, h;
 
 	if (oc->identlen == 0 || oc->identlen > ZMX_IDENT_MAX)
 		return -EINVAL;
-	if ((c = conn_find(oc->ident, oc->identlen, NULL)) != NULL) {
-		if (c->s != s) {
-			if (--c->s->nconns == 0)
-				c->s->orphan = now;
-			c->s->quota->conns--;
-			c->s = s;
-			s->nconns++;
-			s->quota->conns++;
+	if ((c = conn_find(oc->ident, oc->identlen, &pp)) != NULL) {
+		if (c->s == s) {
+			c->last = now;
+			conn_set_sock(c, oc->srcfd);
+			return 0;
 		}
-		c->last = now;
-		return 0;
+		/* to another session: what it held was the old one's */
+		conn_unlink(pp, now);
 	}
 	if (s->quota->conns >= zmx_limits.conns_per_key)
 		conns_reap(s->quota, now);
@@ -261,13 +287,7 @@ conn_bind(struct zmx_op_ctx *oc, struct zmx_session *s, time_t now)
 	c->idlen = oc->identlen;
 	c->s = s;
 	c->last = now;
-	c->srcfd = -1;
-	if (oc->srcfd >= 0 && fstat(oc->srcfd, &st) == 0 &&
-	    S_ISSOCK(st.st_mode)) {
-		c->srcfd = oc->srcfd;
-		c->sdev = st.st_dev;
-		c->sino = st.st_ino;
-	}
+	conn_set_sock(c, oc->srcfd);
 	c->parked_tail = &c->parked;
 	h = conn_hash(oc->ident, oc->identlen);
 	c->next = conn_table[h];
@@ -404,23 +424,18 @@ refuse(struct zmx_op_ctx *c, const char *key, const char *tag, int err,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Without keys agentd serves only the Unix user who started it: the
- * peer's uid (SO_PEERCRED, or the kernel's socket table for loopback
- * TCP, peer.c) must be agentd's own real uid. 0 or -EACCES. */
+ * HELLO must carry the cookie from its state directory, a file only that
+ * user (and root) can read (cookie.h). 0 or -EACCES. */
 static int
-keyless_peer_ok(struct zmx_op_ctx *c)
+keyless_peer_ok(struct zmx_op_ctx *c, const struct zmx_msg_hello *h)
 {
-	uid_t uid;
-	int r;
-
-	if ((r = zmx_peer_uid(c->srcfd, &uid)) < 0)
-		return refuse(c, "-", NULL, -EACCES, "agentd without keys "
-		    "serves only uid %u, and cannot tell the user of %s: %s",
-		    (unsigned)getuid(), c->peer, strerror(-r));
-	if (uid != getuid())
-		return refuse(c, "-", NULL, -EACCES, "agentd without keys "
-		    "serves only uid %u, not uid %u (%s)", (unsigned)getuid(),
-		    (unsigned)uid, c->peer);
-	return 0;
+	if (h->cookie_len == ZMX_COOKIE_LEN &&
+	    sodium_memcmp(h->cookie, session_cookie, ZMX_COOKIE_LEN) == 0)
+		return 0;
+	return refuse(c, "-", NULL, -EACCES, "agentd without keys serves only "
+	    "uid %u, whose cookie (%s, named by ZMX_COOKIE) this client %s",
+	    (unsigned)getuid(), session_cookie_path ? session_cookie_path :
+	    "?", h->cookie_len ? "did not send" : "could not read");
 }
 
 
@@ -455,7 +470,7 @@ op_hello(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		if ((k = zmx_authkeys_find_name(session_keys, key)) == NULL)
 			return refuse(c, key, NULL, -EACCES, "key '%s' is "
 			    "not (or no longer) authorized", key);
-	} else if ((r = keyless_peer_ok(c)) < 0)
+	} else if ((r = keyless_peer_ok(c, h)) < 0)
 		return r;
 	if (h->token_len == ZMX_TOKEN_LEN)
 		for (i = 0; i < 4; i++)
@@ -548,4 +563,7 @@ zmx_session_free_all(void)
 	}
 	free(session_root);
 	session_root = NULL;
+	free(session_cookie_path);
+	session_cookie_path = NULL;
+	sodium_memzero(session_cookie, sizeof(session_cookie));
 }

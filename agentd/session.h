@@ -6,10 +6,12 @@
 #define ZMX_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "authkeys.h"
+#include "cookie.h"
 #include "creds.h"
 #include "msg.h"
 #include "scope.h"
@@ -84,18 +86,21 @@ struct zmx_conn {
 	struct zmx_conn		*next;
 };
 
-/* Without keys: every client gets root, ro and agentd's own user. With
- * keys (ak not NULL, borrowed until the next call), HELLO looks the
+/* Without keys: a client whose HELLO carries cookie (the content of
+ * cookie_path, named in refusals) gets root, ro and agentd's own user.
+ * With keys (ak not NULL, borrowed until the next call), HELLO looks the
  * ZAP User-Id up in ak. Returns 0 or -errno. */
 int	zmx_session_setup(const struct zmx_authkeys *ak, const char *root,
-	    int ro);
+	    int ro, const uint8_t *cookie, const char *cookie_path);
 
 /* The session an identity is bound to, or NULL; touches both. key is
- * the request's ZAP User-Id (NULL without keys): an identity arriving
- * with another key than its session's finds nothing, so a client that
- * picks another's routing id cannot borrow its session. */
+ * the request's ZAP User-Id (NULL without keys) and srcfd the socket it
+ * came on (ZMQ_SRCFD): an identity arriving with another key than its
+ * session's, or on another connection than the one that said HELLO,
+ * finds nothing, so a client that picks another's routing id cannot
+ * borrow its session. */
 struct zmx_session *zmx_session_lookup(const void *ident, size_t len,
-	    const char *key, time_t now);
+	    const char *key, int srcfd, time_t now);
 
 /* The binding of an identity, or NULL. Borrowed until the next sweep. */
 struct zmx_conn *zmx_session_conn(const void *ident, size_t len);

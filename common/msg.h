@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZMX_PROTO_VERSION	1
+#define ZMX_PROTO_VERSION	2
 #define ZMX_VERSION		"0.1.0"
 
 #define ZMX_MAX_PATH	4096		/* bytes in a STR field */

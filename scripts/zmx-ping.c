@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "cookie.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
@@ -30,6 +31,7 @@ static const struct option ping_options[] = {
 	{ "server-key",	required_argument,	NULL, 'S' },
 	{ "count",	required_argument,	NULL, 'c' },
 	{ "timeout",	required_argument,	NULL, 'W' },
+	{ "cookie",	required_argument,	NULL, 'K' },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 },
@@ -282,6 +284,7 @@ static int
 ping_hello(struct ping *p)
 {
 	unsigned char token[ZMX_TOKEN_LEN];
+	uint8_t cookie[ZMX_COOKIE_LEN];
 	struct zmx_msg m = { .type = ZMX_MSG_HELLO };
 	struct zmx_frame f = { .open = 0 };
 	const struct zmx_msg_welcome *w;
@@ -290,6 +293,8 @@ ping_hello(struct ping *p)
 	int r;
 
 	randombytes_buf(token, sizeof(token));
+	m.u.hello.cookie = cookie;
+	m.u.hello.cookie_len = zmx_cookie_client(cookie);
 	m.u.hello.version = ZMX_PROTO_VERSION;
 	m.u.hello.token = token;
 	m.u.hello.token_len = sizeof(token);
@@ -402,6 +407,11 @@ ping_main(int argc, char **argv)
 				    "expected milliseconds from 1 to 3600000",
 				    optarg);
 			break;
+		case 'K':
+			/* read by zmx_cookie_client(), as in the shim */
+			if (setenv("ZMX_COOKIE", optarg, 1) < 0)
+				return ZMX_EXIT_USAGE;
+			break;
 		case 'v':
 			p.verbose++;
 			break;
@@ -437,7 +447,7 @@ const struct zmx_cli_cmd zmx_ping_cmd = {
 	.name = "ping",
 	.summary = "check that agentd answers, as whom, and how fast",
 	.usage = "zmx ping [-e ENDPOINT] [-k KEY -S SERVERPUB] [-c COUNT] "
-	    "[-W TIMEOUT_MS]",
+	    "[-W TIMEOUT_MS] [--cookie FILE]",
 	.help =
 "Says hello to agentd as zmx run's shim would, prints what agentd says\n"
 "about itself and the key's scope, then sends COUNT pings one at a time\n"
@@ -451,6 +461,9 @@ const struct zmx_cli_cmd zmx_ping_cmd = {
 "                           $ZMX_SERVER_KEY); -k and -S go together\n"
 "  -c, --count COUNT        pings after the hello (default: 4; 0: hello only)\n"
 "  -W, --timeout MS         how long to wait for each answer (default: 3000)\n"
+"      --cookie FILE        without keys: the cookie of agentd's user\n"
+"                           (default: $ZMX_COOKIE, else agentd's default\n"
+"                           state directory's)\n"
 "  -v, --verbose            print every pong; -vv also connection events\n"
 "  -h, --help               this help\n"
 "\n"

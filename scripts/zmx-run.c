@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "cookie.h"
 #include "policy.h"	/* ZMX_POLICY_MAX: what the shim takes */
 #include "msg.h"
 #include "zmx-cli.h"
@@ -44,6 +45,7 @@ enum {
 	OPT_SESSION,
 	OPT_LIB,
 	OPT_PRINT_ENV,
+	OPT_COOKIE,
 };
 
 static const struct option run_options[] = {
@@ -60,6 +62,7 @@ static const struct option run_options[] = {
 	{ "session",	required_argument,	NULL, OPT_SESSION },
 	{ "lib",	required_argument,	NULL, OPT_LIB },
 	{ "print-env",	no_argument,		NULL, OPT_PRINT_ENV },
+	{ "cookie",	required_argument,	NULL, OPT_COOKIE },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 },
 };
@@ -609,9 +612,10 @@ run_main(int argc, char **argv)
 	struct run_arg *rules;
 	const char *endpoint = NULL, *keyarg = NULL, *srvarg = NULL;
 	const char *wsarg = NULL, *profile = NULL, *session = NULL;
-	const char *libarg = NULL;
+	const char *libarg = NULL, *cookiearg = NULL;
 	char base[PATH_MAX], keyabs[PATH_MAX], srvabs[PATH_MAX];
 	char lib[PATH_MAX], tok[2 * ZMX_TOKEN_LEN + 1], dir[PATH_MAX] = "";
+	char cookie[PATH_MAX], cookieabs[PATH_MAX] = "";
 	int ch, i, nrules = 0, no_tmp = 0, stats = 0, verbose = 0;
 	int print_env = 0, r;
 
@@ -657,6 +661,9 @@ run_main(int argc, char **argv)
 			break;
 		case OPT_LIB:
 			libarg = optarg;
+			break;
+		case OPT_COOKIE:
+			cookiearg = optarg;
 			break;
 		case OPT_PRINT_ENV:
 			print_env = 1;
@@ -732,6 +739,18 @@ run_main(int argc, char **argv)
 	    verbose, lib)) != 0)
 		goto out;
 
+	/* the cookie's path, absolute, for every process of the agent
+	 * (one that changes its uid would look elsewhere by default) */
+	if (keyabs[0] == '\0') {
+		if (cookiearg != NULL && setenv("ZMX_COOKIE", cookiearg, 1) < 0)
+			r = ZMX_EXIT_USAGE;
+		else if (zmx_cookie_client_path(cookie, sizeof(cookie)) < 0 ||
+		    zmx_cli_path_norm(cookie, base, cookieabs,
+		    sizeof(cookieabs)) < 0)
+			cookieabs[0] = '\0';
+		if (cookieabs[0] != '\0')
+			run_env_set(&run, "ZMX_COOKIE", cookieabs);
+	}
 	if (print_env) {
 		for (i = 0; i < run.nenv; i++)
 			printf("%s=%s\n", run.env[i].name, run.env[i].value);
@@ -784,6 +803,9 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "      --session TOKEN    join this session (64 hex digits; default: new)\n"
 "      --lib PATH         the libzmx.so to preload (default: $ZMX_LIB, else\n"
 "                         beside zmx, else ../lib/zmx/ from it)\n"
+"      --cookie FILE      without keys: the cookie of agentd's user (default:\n"
+"                         $ZMX_COOKIE, else agentd's default state\n"
+"                         directory's)\n"
 "      --print-env        print the variables it would set, NAME=VALUE\n"
 "                         (ZMX_POLICY spans one line per rule), and exit\n"
 "  -h, --help             this help\n"

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "conn.h"
+#include "cookie.h"
 #include "err.h"
 #include "hex.h"
 #include "io.h"
@@ -61,6 +62,8 @@ static struct {
 	struct zmx_keypair	*kp;
 	char			 server_pub[ZMX_Z85_LEN + 1];
 	uint8_t			 token[ZMX_TOKEN_LEN];
+	uint8_t			 cookie[ZMX_COOKIE_LEN];	/* keyless proof */
+	size_t			 cookie_len;	/* 0: none could be read */
 	int			 timeout_ms;
 	struct conn_shared	 own;		/* without a session dir */
 	struct conn_shared	*shared;	/* &own, or the mapped page */
@@ -156,6 +159,9 @@ zmx_conn_init(void)
 	g.timeout_ms = s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT;
 	pthread_key_create(&g.key, thread_exit);
 	shared_map();
+	/* without keys agentd wants the cookie of its user; with keys it
+	 * is not needed, so a missing one is no error here */
+	g.cookie_len = zmx_cookie_client(g.cookie);
 
 	s = getenv("ZMX_SESSION");
 	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
@@ -298,6 +304,8 @@ hello_msg(struct zmx_msg *m, char *client, size_t len)
 	m->u.hello.token = g.token;
 	m->u.hello.token_len = sizeof(g.token);
 	m->u.hello.client = client;
+	m->u.hello.cookie = g.cookie;
+	m->u.hello.cookie_len = g.cookie_len;
 }
 
 void
@@ -370,16 +378,28 @@ send_until(struct conn *c, const struct zmx_msg *m, int64_t deadline)
 	}
 }
 
-/* Sends reqs and waits for every reply. New ids unless resend: a resend
- * carries the ids of the first try, so that agentd answers what it
- * already did from its reply cache instead of doing it twice. */
+/* Whether a reply says the connection has no session (agentd restarted
+ * or forgot it): errno crosses by name, the number is the peer's. */
+static int
+is_lost(const struct zmx_frame *f)
+{
+	return f->open && f->msg.type == ZMX_MSG_ERROR &&
+	    strcmp(f->msg.u.error.errname, "ENOTCONN") == 0;
+}
+
+/* Sends the requests that have no reply in reps yet, with the ids they
+ * already carry (a repeat of a change is answered from agentd's reply
+ * cache), and waits for their replies. Gives up with -ETIMEDOUT when
+ * nothing at all arrives for quiet_ms: a slow link that keeps answering
+ * is not a dead one. */
 static int
 batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
-    int n, int64_t deadline, int resend, int *lost_session)
+    int n, int quiet_ms, int *lost_session)
 {
 	struct zmx_msg hello;
 	struct zmx_frame f;
-	uint64_t first, hello_id = 0;
+	uint64_t first = reqs[0].id, hello_id = 0;
+	int64_t deadline = now_ms() + quiet_ms;
 	char client[64];
 	int i, got = 0, r;
 
@@ -393,21 +413,19 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 			return r;
 		c->hello_sent = hello_id;
 	}
-	first = resend ? reqs[0].id : c->next_id + 1;
 	for (i = 0; i < n; i++) {
-		if (!resend)
-			reqs[i].id = ++c->next_id;
-		memset(&reps[i], 0, sizeof(reps[i]));
+		if (reps[i].open) {
+			got++;
+			continue;
+		}
 		if ((r = send_until(c, &reqs[i], deadline)) < 0)
 			return r;
-		if (reqs[i].type < ZMX_MSG_MAX && !resend)
-			__atomic_add_fetch(&stat_req[reqs[i].type], 1,
-			    __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&stat_rtt, 1, __ATOMIC_RELAXED);
 	while (got < n || (hello_id && !c->helloed)) {
 		if ((r = recv_until(c, &f, deadline)) < 0)
 			return r;
+		deadline = now_ms() + quiet_ms;		/* it answers */
 		if (hello_id && f.msg.id == hello_id) {
 			c->hello_sent = 0;
 			if (f.msg.type == ZMX_MSG_WELCOME)
@@ -432,9 +450,7 @@ batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
 		i = (int)(f.msg.id - first);
 		reps[i] = f;
 		got++;
-		/* errno crosses by name: the number is the peer's */
-		if (f.msg.type == ZMX_MSG_ERROR &&
-		    strcmp(f.msg.u.error.errname, "ENOTCONN") == 0)
+		if (is_lost(&reps[i]))
 			*lost_session = 1;
 	}
 	return 0;
@@ -444,7 +460,6 @@ int
 zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 {
 	struct conn *c;
-	int64_t start, deadline;
 	int i, lost, r;
 
 	for (i = 0; i < n; i++)
@@ -453,43 +468,51 @@ zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 		return -EIO;
 	if ((c = conn_get()) == NULL)
 		return -EIO;
-	start = now_ms();
-	deadline = start + g.timeout_ms;
-	/* half the time on this connection: it may be dead without
-	 * knowing it (a dropped link, a NAT that forgot it) */
-	r = batch_once(c, reqs, reps, n, start + g.timeout_ms / 2, 0, &lost);
+	/* every id before anything is sent: a repeat carries the same */
+	for (i = 0; i < n; i++) {
+		reqs[i].id = ++c->next_id;
+		if (reqs[i].type < ZMX_MSG_MAX)
+			__atomic_add_fetch(&stat_req[reqs[i].type], 1,
+			    __ATOMIC_RELAXED);
+	}
+	r = batch_once(c, reqs, reps, n, g.timeout_ms / 2, &lost);
 	if (r == -ETIMEDOUT) {
-		/* the rest on a new one, with the same ids: what agentd
-		 * did already, its reply cache answers */
-		for (i = 0; i < n; i++)
-			zmx_frame_close(&reps[i]);
+		/* silent for half the time: the connection may be dead
+		 * without knowing it (a dropped link, a NAT that forgot
+		 * it). The rest on a new one, with the same ids. */
 		conn_drop_socket(c);
-		if ((c = conn_get()) == NULL)
-			return -EIO;
-		r = batch_once(c, reqs, reps, n, deadline, 1, &lost);
+		if ((c = conn_get()) == NULL) {
+			r = -EIO;
+			goto fail;
+		}
+		r = batch_once(c, reqs, reps, n, g.timeout_ms -
+		    g.timeout_ms / 2, &lost);
 	}
 	if (r == 0 && lost) {
-		/* agentd restarted and forgot us: join again, ask again.
-		 * Every request is safe to repeat: it was not carried out. */
+		/* agentd restarted and forgot us: join again, ask again
+		 * what it answered ENOTCONN, which it did not carry out */
 		for (i = 0; i < n; i++)
-			zmx_frame_close(&reps[i]);
+			if (is_lost(&reps[i]))
+				zmx_frame_close(&reps[i]);
 		c->helloed = 0;
 		c->hello_sent = 0;
-		r = batch_once(c, reqs, reps, n, deadline, 0, &lost);
+		r = batch_once(c, reqs, reps, n, g.timeout_ms, &lost);
 	}
 	if (r == 0) {
 		if (down_until() != 0)
 			set_down_until(0);
 		return 0;
 	}
+fail:
 	for (i = 0; i < n; i++)
 		zmx_frame_close(&reps[i]);
 	if (r == -ETIMEDOUT || r == -EIO) {
-		zmx_err("%s: no answer from agentd in %d ms: EIO (the "
+		zmx_err("%s: no answer from agentd for %d ms: EIO (the "
 		    "session fails fast for %d ms)", g.endpoint, g.timeout_ms,
 		    CONN_DOWN_MS);
 		set_down_until(now_ms() + CONN_DOWN_MS);
-		conn_drop_socket(c);	/* late replies must not confuse */
+		if (c != NULL)
+			conn_drop_socket(c);	/* late replies must not confuse */
 		return -EIO;
 	}
 	/* a refused HELLO: the program's own call did not fail, the

@@ -115,10 +115,13 @@ zmx_fs_release(int fd)
 int
 zmx_fs_writeback_err(int r)
 {
-	/* errnos close(2) and fsync(2) could not mean: EIO */
-	if (r == -EBADF || r == -EINTR || r == -EAGAIN || r == -EINVAL)
-		return -EIO;
-	return r;
+	/* what a disk says about a write passes; anything else (a path
+	 * error of the write-back's own) would puzzle a program that
+	 * closes an fd, and is EIO */
+	if (r >= 0 || r == -ENOSPC || r == -EDQUOT || r == -EFBIG ||
+	    r == -EROFS || r == -EIO)
+		return r;
+	return -EIO;
 }
 
 int

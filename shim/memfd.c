@@ -104,7 +104,9 @@ wire_flags(int flags)
 {
 	uint32_t w = 0;
 
-	if ((flags & O_ACCMODE) != O_RDONLY)
+	/* O_TRUNC changes the file whatever the access mode: agentd
+	 * checks for write access as for a writer */
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		w |= ZMX_O_WRITE;
 	if (flags & O_CREAT)
 		w |= ZMX_O_CREAT;

@@ -83,6 +83,23 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# stop_proc PID: SIGSTOP, then wait until every thread has stopped (a
+# group stop completes asynchronously, thread by thread)
+stop_proc() {
+	local t st left
+	kill -STOP "$1" || return 1
+	for _ in $(seq 1 200); do
+		left=0
+		for t in /proc/"$1"/task/*/stat; do
+			st=$(awk '{ print $3 }' "$t" 2>/dev/null)
+			[ -z "$st" ] || [ "$st" = T ] || left=1
+		done
+		[ $left = 0 ] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
 # rss_kb PID [VmRSS|VmHWM]: a process's resident memory in kB
 rss_kb() {
 	awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status"
@@ -121,6 +138,9 @@ zmx_start_agentd() {
 		exit 1
 	fi
 	EP=$(cat "$T/endpoint")
+	# without keys, agentd serves whoever shows the cookie it keeps in
+	# its state directory (clients read it through ZMX_COOKIE)
+	export ZMX_COOKIE=$T/state/cookie
 }
 
 zmx_stop_agentd() {

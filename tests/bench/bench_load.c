@@ -33,6 +33,7 @@
 
 #include <zmq.h>
 
+#include "cookie.h"
 #include "keys.h"
 #include "msg.h"
 #include "wire.h"
@@ -67,6 +68,8 @@ static const char *load_ep;
 static const char *load_path;
 static struct zmx_keypair *load_kp, *load_spub;
 static int load_timeout_ms = 5000;
+static uint8_t load_cookie[ZMX_COOKIE_LEN];	/* without keys: ZMX_COOKIE */
+static size_t load_cookie_len;
 static uint64_t load_deadline_ns;	/* written between the barriers */
 static pthread_barrier_t load_ready, load_go;
 
@@ -218,6 +221,8 @@ load_conn_open(struct load_conn *c, char *why, size_t whylen)
 	m.u.hello.token = c->token;
 	m.u.hello.token_len = sizeof(c->token);
 	m.u.hello.client = "bench_load";
+	m.u.hello.cookie = load_cookie;
+	m.u.hello.cookie_len = load_cookie_len;
 	if ((r = load_call(c, &m, &f, why, whylen)) == 0)
 		r = load_expect(&f, ZMX_MSG_WELCOME, why, whylen);
 	zmx_frame_close(&f);
@@ -354,6 +359,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_load: key file: %s\n", why);
 		goto out;
 	}
+	load_cookie_len = zmx_cookie_client(load_cookie);
 	if ((load_ctx = zmq_ctx_new()) == NULL ||
 	    load_limits(nclients + nidle) < 0) {
 		fprintf(stderr, "bench_load: zmq context: %s\n",

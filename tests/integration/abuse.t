@@ -28,9 +28,15 @@ zmx_start_agentd --log-level info
 out=$(nobody "$NB/zmxreq" -e "$EP" -v open /etc/shadow :: \
     put "$WS/owned-by-root" x begin,commit)
 is "$out" "$(printf '%s\n' \
-    'ERROR EACCES agentd without keys serves only uid 0, not uid 65534 (127.0.0.1)' \
+    "ERROR EACCES agentd without keys serves only uid 0, whose cookie ($T/state/cookie, named by ZMX_COOKIE) this client could not read" \
     'ERROR ENOTCONN send HELLO first' 'ERROR ENOTCONN send HELLO first')" \
-    "TCP: uid 65534 is refused at HELLO and gets nothing after it"
+    "TCP: uid 65534, who cannot read agentd's cookie, is refused at HELLO and gets nothing after it"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/forged-cookie"
+echo >> "$T/forged-cookie"
+chmod 644 "$T/forged-cookie"
+out=$(nobody env ZMX_COOKIE="$T/forged-cookie" "$NB/zmxreq" -e "$EP" -v stat /)
+like "$out" "^ERROR EACCES agentd without keys serves only uid 0, whose cookie .* this client did not send" \
+    "a guessed cookie is refused too"
 ok $([ ! -e "$R/ws/owned-by-root" ]; echo $?) "nothing was created for it"
 out=$(cd / && nobody env ZMX_TIMEOUT_MS=3000 "$NB/zmx" run -e "$EP" -R /etc \
     -C "$WS" -- cat /etc/shadow 2>&1)
@@ -39,7 +45,7 @@ like "$out" "cat: /etc/shadow: Input/output error" \
 like "$out" "HELLO refused: EACCES agentd without keys serves only uid 0" \
     "and is told why"
 like "$(req stat /etc/shadow)" "^ATTR mode=0100640 " "root, agentd's own user, is served"
-like "$(cat "$T/agentd.log")" "hello from 127.0.0.1 \(key -\) refused: agentd without keys serves only uid 0, not uid 65534" \
+like "$(cat "$T/agentd.log")" "hello from 127.0.0.1 \(key -\) refused: agentd without keys serves only uid 0" \
     "the refusal is logged"
 like "$(cat "$T/audit.log")" "op=hello .*result=EACCES" "and audited"
 zmx_stop_agentd
@@ -54,11 +60,13 @@ unshare -m --propagation private /bin/sh -c '
 AGENTD_PID=$!
 for _ in $(seq 1 100); do [ -s "$T/endpoint" ] && break; sleep 0.05; done
 EP=$(cat "$T/endpoint")
+export ZMX_COOKIE=$T/state-ipc/cookie
 is "$(stat -c %a "$T/sock")" 700 "agentd's ipc:// socket is mode 0700, not 0777"
+is "$(stat -c %a "$T/state-ipc/cookie")" 600 "its cookie is agentd's user's alone"
 chmod 777 "$T/sock"
 out=$(nobody "$NB/zmxreq" -e "$EP" -v stat /etc/shadow)
-like "$out" "^ERROR EACCES agentd without keys serves only uid 0, not uid 65534" \
-    "ipc://, socket opened to all: uid 65534 is refused by its credentials"
+like "$out" "^ERROR EACCES agentd without keys serves only uid 0, whose cookie" \
+    "ipc://, socket opened to all: uid 65534 is refused"
 like "$(req stat /etc/shadow)" "^ATTR " "root is served on the socket"
 is "$(find "$T/audit.log" "$T/audit-ipc.log" "$T/state" "$T/state-ipc" -perm /o+w | wc -l)" 0 \
     "nothing agentd made is world-writable"

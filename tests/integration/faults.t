@@ -157,7 +157,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 # 7 s: past the first try (2.5 s) and the retry on a new connection (5 s)
-kill -STOP "$proxy"
+stop_proc "$proxy"
 echo go > "$T/go1"
 sleep 7
 kill -CONT "$proxy"
@@ -169,20 +169,32 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 # 3.5 s: the retry, sent at 2.5 s, gets through before the deadline
-kill -STOP "$proxy"
+stop_proc "$proxy"
 echo go > "$T/go3"
 sleep 3.5
 kill -CONT "$proxy"
 echo go > "$T/go4"
 wait "$run"
-is "$(cat "$T/stall.out")" "$(printf '%s\n' ready 'mkdir d1 failed: Input/output error' \
-    ready 'mkdir d2 ok' "['d1', 'd2']" 'mkdir d1 failed: File exists')" \
-    "a 7 s stall: mkdir d1 timed out (EIO) and was carried out when the stall ended; a 3.5 s one: mkdir d2 went through on the retry"
+# The stalled mkdir d1 reaches agentd late, or not at all: its first
+# copy went on a connection closed at 2.5 s (agentd may drop what came
+# just before the close) and its retry may still be in the handshake at
+# 5 s. Either way it is made at most once, and the program's own second
+# mkdir agrees with what happened.
+if grep -qx "\['d1', 'd2'\]" "$T/stall.out"; then
+	late="['d1', 'd2']
+mkdir d1 failed: File exists"
+	diag "the stalled mkdir d1 was carried out when the stall ended"
+else
+	late="['d2']
+mkdir d1 ok"
+	diag "the stalled mkdir d1 never reached agentd"
+fi
+is "$(cat "$T/stall.out")" "$(printf '%s\n' ready \
+    'mkdir d1 failed: Input/output error' ready 'mkdir d2 ok' "$late")" \
+    "a 7 s stall: mkdir d1 timed out (EIO); a 3.5 s one: mkdir d2 went through on the retry"
 is "$(grep -c '^zmx' "$T/stall.err")" 1 "one timeout line on stderr"
-is "$(grep -c "op=mkdir path=$WS/d1 " "$T/audit.log")" 2 \
-    "the audit log has d1's mkdir once, and the program's own second try"
 is "$(grep "op=mkdir path=$WS/d1 " "$T/audit.log" | grep -c 'result=ok$')" 1 \
-    "only the first made it"
+    "d1 was made once in all: late, or by the program's second try"
 is "$(grep -c "op=mkdir path=$WS/d2 " "$T/audit.log")" 1 \
     "d2's mkdir, sent twice, was carried out once"
 # Whether the first copy reaches agentd at all is libzmq's race (its
@@ -199,7 +211,7 @@ EP=$EP_AGENTD
 # ---- a stopped agentd costs a script one timeout -------------------------
 
 echo data > "$R/ws/x"
-kill -STOP "$AGENTD_PID"
+stop_proc "$AGENTD_PID"
 ZMX_TIMEOUT_MS=2000 zmx_run bash -c '
 	for i in 1 2 3 4 5 6; do cat x; echo "cat $?"; done' \
     >"$T/out" 2>"$T/err"

@@ -31,6 +31,7 @@
 
 #include <zmq.h>
 
+#include "cookie.h"
 #include "hex.h"
 #include "keys.h"
 #include "msg.h"
@@ -40,6 +41,9 @@
 #define REQ_EXIT_TIMEOUT	3
 
 static int req_verbose;
+/* without keys: the cookie of agentd's user ($ZMX_COOKIE, cookie.h) */
+static uint8_t cookie[ZMX_COOKIE_LEN];
+static size_t cookie_len;
 
 static void
 usage(void)
@@ -476,6 +480,8 @@ flood_hellos(void *ctx, const char *ep, const struct zmx_keypair *kp,
 		m.u.hello.token = token;
 		m.u.hello.token_len = sizeof(token);
 		m.u.hello.client = "zmxreq flood";
+		m.u.hello.cookie = cookie;
+		m.u.hello.cookie_len = cookie_len;
 		it = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    zmq_poll(&it, 1, timeout) <= 0)
@@ -618,6 +624,7 @@ main(int argc, char **argv)
 
 	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
 		die("%s", "getrandom failed");
+	cookie_len = zmx_cookie_client(cookie);
 	id = first ? first : (uint64_t)nonce << 32 | 1;
 	ctx = zmq_ctx_new();
 	if (flood > 0)
@@ -632,6 +639,8 @@ main(int argc, char **argv)
 		m.u.hello.token = token;
 		m.u.hello.token_len = sizeof(token);
 		m.u.hello.client = "zmxreq";
+		m.u.hello.cookie = cookie;
+		m.u.hello.cookie_len = cookie_len;
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    (r = await(sock, id, timeout, onlyhello || req_verbose)) ==
 		    -ETIMEDOUT) {
