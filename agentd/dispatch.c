@@ -263,11 +263,7 @@ zmx_dispatch_one(void *sock)
 	/* behind a reply the peer has not taken yet: wait in line */
 	conn = zmx_session_conn(zmq_msg_data(&ident), zmq_msg_size(&ident));
 	if (conn != NULL && zmx_flow_busy(conn)) {
-		if (zmx_flow_park(conn, &ident, &raw, extra) < 0 &&
-		    conn->nparked == zmx_limits.inflight_per_conn)
-			zmx_warn("session %s (key %s): %d requests wait behind "
-			    "replies the peer does not read: more dropped",
-			    conn->s->tag, conn->s->key, conn->nparked);
+		(void)zmx_flow_park(conn, &ident, &raw, extra);
 		goto out;
 	}
 	handle(sock, &ident, &raw, extra);
@@ -277,8 +273,8 @@ out:
 	return r == -EAGAIN || r == -EINTR ? 0 : r;
 }
 
-void
+int
 zmx_dispatch_resume(void *sock)
 {
-	zmx_flow_resume(sock, handle);
+	return zmx_flow_resume(sock, handle);
 }

@@ -8,7 +8,7 @@
 int	zmx_dispatch_one(void *sock);
 /* Sends replies that had no room and runs the requests waiting behind
  * them (flow.c), for peers that read again. */
-void	zmx_dispatch_resume(void *sock);
+int	zmx_dispatch_resume(void *sock);	/* whether anything moved */
 /* Frees the scratch buffers (at exit, for leak checkers). */
 void	zmx_dispatch_fini(void);
 

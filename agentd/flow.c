@@ -42,6 +42,7 @@ static void
 unstall(size_t i)
 {
 	flow_stalled[i]->stalled = 0;
+	flow_stalled[i]->dropping = 0;
 	flow_stalled[i] = flow_stalled[--flow_nstalled];
 }
 
@@ -95,7 +96,8 @@ zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
 int
 zmx_flow_busy(const struct zmx_conn *c)
 {
-	return c->held != NULL || c->parked != NULL;
+	return c->held != NULL || c->parked != NULL ||
+	    c->s->quota->queued >= zmx_limits.queued_per_key;
 }
 
 int
@@ -108,8 +110,16 @@ zmx_flow_park(struct zmx_conn *c, zmq_msg_t *ident, zmq_msg_t *raw,
 
 	if (c->nparked >= zmx_limits.inflight_per_conn ||
 	    q->parked >= zmx_limits.inflight_per_key ||
-	    q->queued + len > zmx_limits.queued_per_key)
+	    q->parked_bytes + len > zmx_limits.queued_per_key) {
+		/* one line a stall, not one a dropped request */
+		if (!c->dropping)
+			zmx_warn("session %s (key %s): requests wait behind "
+			    "replies the peer does not read (%d here, %d "
+			    "for the key): more are dropped", c->s->tag,
+			    c->s->key, c->nparked, q->parked);
+		c->dropping = 1;
 		return -EAGAIN;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL || stall(c) < 0) {
 		free(p);
 		return -ENOMEM;
@@ -124,7 +134,7 @@ zmx_flow_park(struct zmx_conn *c, zmq_msg_t *ident, zmq_msg_t *raw,
 	c->parked_tail = &p->next;
 	c->nparked++;
 	q->parked++;
-	q->queued += len;
+	q->parked_bytes += len;
 	return 0;
 }
 
@@ -137,7 +147,7 @@ unpark(struct zmx_conn *c)
 		c->parked_tail = &c->parked;
 	c->nparked--;
 	c->s->quota->parked--;
-	c->s->quota->queued -= p->len;
+	c->s->quota->parked_bytes -= p->len;
 	return p;
 }
 
@@ -149,14 +159,14 @@ parked_free(struct zmx_parked *p)
 	free(p);
 }
 
-void
+int
 zmx_flow_resume(void *sock, zmx_flow_run_fn *fn)
 {
 	struct zmx_conn *c;
 	struct zmx_parked *p;
 	unsigned long forgets;
 	size_t i;
-	int r;
+	int r, progress = 0;
 
 again:
 	for (i = 0; i < flow_nstalled;) {
@@ -168,26 +178,36 @@ again:
 				i++;
 				continue;
 			}
-			if (r < 0)
-				zmx_debug("held reply dropped: %s",
-				    zmq_strerror(-r));
+			progress = 1;
 			c->s->quota->queued -= c->heldlen;
 			free(c->held);
 			c->held = NULL;
+			if (r < 0) {
+				/* the peer is gone: what waited for it is
+				 * not carried out for nobody */
+				zmx_debug("held reply dropped: %s",
+				    zmq_strerror(-r));
+				while (c->parked != NULL)
+					parked_free(unpark(c));
+			}
 		}
-		while (c->held == NULL && c->parked != NULL) {
+		/* a key over its share waits for its other replies */
+		while (c->held == NULL && c->parked != NULL &&
+		    c->s->quota->queued < zmx_limits.queued_per_key) {
 			p = unpark(c);
+			progress = 1;
 			forgets = flow_forgets;
 			fn(sock, &p->ident, &p->raw, p->extra);
 			parked_free(p);
 			if (forgets != flow_forgets)
 				goto again;	/* c may be gone */
 		}
-		if (c->held == NULL)
+		if (c->held == NULL && c->parked == NULL)
 			unstall(i);
 		else
 			i++;
 	}
+	return progress;
 }
 
 int

@@ -33,7 +33,8 @@ int	zmx_flow_busy(const struct zmx_conn *c);
 
 /* Queues a request behind c's, taking both messages (the caller's are
  * left empty). -EAGAIN when c or its key has as many requests or bytes
- * held back as zmx_limits allows: the caller drops the request. */
+ * held back as zmx_limits allows: the caller drops the request (one
+ * warning a stall says so). */
 int	zmx_flow_park(struct zmx_conn *c, zmq_msg_t *ident, zmq_msg_t *raw,
 	    int extra);
 
@@ -42,7 +43,8 @@ int	zmx_flow_park(struct zmx_conn *c, zmq_msg_t *ident, zmq_msg_t *raw,
  * messages are closed after it returns. */
 typedef void zmx_flow_run_fn(void *sock, zmq_msg_t *ident, zmq_msg_t *raw,
 	    int extra);
-void	zmx_flow_resume(void *sock, zmx_flow_run_fn *fn);
+/* Returns whether anything moved (the loop backs off when not). */
+int	zmx_flow_resume(void *sock, zmx_flow_run_fn *fn);
 
 /* Whether any peer has something waiting: the loop polls again soon. */
 int	zmx_flow_pending(void);

@@ -34,9 +34,10 @@
 
 #define MAIN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
 #define MAIN_SWEEP_SECONDS	2	/* connections gone, sessions lingered */
-#define MAIN_RESUME_MS		5	/* retry replies that had no room */
+#define MAIN_RESUME_MS		2	/* retry replies that had no room, */
+#define MAIN_RESUME_MAX_MS	200	/* backing off to this while stuck */
 #define MAIN_BATCH		256	/* requests per wakeup, then signals */
-#define MAIN_SNDHWM		4	/* replies queued per peer */
+#define MAIN_SNDHWM		1	/* replies queued per peer */
 #define EXIT_RUNTIME		1
 #define EXIT_USAGE		2
 
@@ -118,7 +119,7 @@ usage(FILE *f)
 "\n"
 "Limits for each key (keyless clients count as one key):\n"
 "      --max-sessions-per-key N   sessions (default 64)\n"
-"      --max-conns-per-key N      connections (default 256)\n"
+"      --max-conns-per-key N      connections (default 128)\n"
 "      --max-inflight N           requests held back per connection\n"
 "                                 while its replies are not read (64)\n"
 "      --max-inflight-per-key N   the same for all of a key's (1024)\n"
@@ -486,6 +487,7 @@ main(int argc, char **argv)
 	void *ctx = NULL, *router = NULL, *zap = NULL;
 	time_t last_sweep = time(NULL), now;
 	int sfd = -1, nitems, i, r, status = EXIT_USAGE, stop = 0, wrote = 0;
+	int resume_ms = MAIN_RESUME_MS;
 
 	zmx_log_init("agentd", NULL);
 	if (parse_args(argc, argv, &cfg) < 0)
@@ -604,8 +606,8 @@ main(int argc, char **argv)
 		if (zap != NULL)
 			items[nitems++] = (zmq_pollitem_t){ zap, 0,
 			    ZMQ_POLLIN, 0 };
-		if (zmq_poll(items, nitems, zmx_flow_pending() ?
-		    MAIN_RESUME_MS : MAIN_SWEEP_SECONDS * 1000) < 0) {
+		if (zmq_poll(items, nitems, zmx_flow_pending() ? resume_ms :
+		    MAIN_SWEEP_SECONDS * 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			zmx_err("zmq_poll: %s", zmq_strerror(errno));
@@ -615,8 +617,14 @@ main(int argc, char **argv)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_zap_handle(zap, ak) < 0)
 					break;
-		if (zmx_flow_pending())
-			zmx_dispatch_resume(router);
+		if (zmx_flow_pending()) {
+			/* a peer that reads again is served at once; one
+			 * that does not costs ever fewer wakeups */
+			if (zmx_dispatch_resume(router))
+				resume_ms = MAIN_RESUME_MS;
+			else if ((resume_ms *= 2) > MAIN_RESUME_MAX_MS)
+				resume_ms = MAIN_RESUME_MAX_MS;
+		}
 		if (items[0].revents & ZMQ_POLLIN)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_dispatch_one(router) <= 0)

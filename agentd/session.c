@@ -25,7 +25,7 @@
 
 struct zmx_limits zmx_limits = {
 	.sessions_per_key	= 64,
-	.conns_per_key		= 256,
+	.conns_per_key		= 128,
 	.inflight_per_conn	= 64,
 	.inflight_per_key	= 1024,
 	.queued_per_key		= 64u << 20,

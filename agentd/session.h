@@ -27,7 +27,8 @@ struct zmx_limits {
 	int		 conns_per_key;
 	int		 inflight_per_conn;	/* requests held back */
 	int		 inflight_per_key;
-	size_t		 queued_per_key;	/* bytes held for a key */
+	size_t		 queued_per_key;	/* bytes of replies held for a
+						 * key (and of requests) */
 	int		 sessions_max;		/* all keys together */
 	int		 conns_max;
 	int		 linger;	/* s a session outlives its connections */
@@ -40,7 +41,8 @@ struct zmx_quota {
 	int			 sessions;
 	int			 conns;
 	int			 parked;	/* requests held back */
-	size_t			 queued;	/* their bytes, and replies' */
+	size_t			 parked_bytes;	/* their bytes */
+	size_t			 queued;	/* replies' bytes held back */
 	struct zmx_quota	*next;
 };
 
@@ -83,6 +85,7 @@ struct zmx_conn {
 	struct zmx_parked	**parked_tail;
 	int			 nparked;
 	int			 stalled;	/* on flow.c's list */
+	int			 dropping;	/* warned of drops this stall */
 	struct zmx_conn		*next;
 };
 

@@ -3,7 +3,8 @@
  * shell tests can check security and bad-input behaviour exactly.
  *
  *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] [-t TOKENHEX] [-T MS]
- *          [-i ID] [--send-only] [--no-hello] [-v] OP ARGS... [:: OP ARGS...]
+ *          [-i ID] [--send-only [--conns N]] [--no-hello] [-v]
+ *          OP ARGS... [:: OP ARGS...]
  *   zmxreq -e ENDPOINT --raw HEXBYTES | --frame-file FILE
  *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] --flood-hellos N
  *   zmxreq --keygen BASE
@@ -11,8 +12,8 @@
  * Request ids are a random nonce in the high 32 bits and a count from 1
  * below (zmx-protocol(7)); -i gives the first id, so that a test can
  * repeat a request as a client's retry would. --send-only sends every
- * request without reading a reply, then waits -T ms: a peer that does
- * not read. --flood-hellos sends N HELLOs, each with a fresh token on a
+ * request without reading a reply, on N connections of one session
+ * (--conns, default 1), then waits -T ms: a peer that does not read. --flood-hellos sends N HELLOs, each with a fresh token on a
  * connection of its own closed after the answer, and prints how many
  * were welcomed.
  *
@@ -50,7 +51,7 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] [-t TOKENHEX]\n"
-"              [-T MS] [-i ID] [--send-only] [--no-hello] [-v]\n"
+"              [-T MS] [-i ID] [--send-only [--conns N]] [--no-hello] [-v]\n"
 "              OP ARGS... [:: OP ARGS...]\n"
 "       zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] --flood-hellos N\n"
 "       zmxreq -e ENDPOINT [--no-hello] --raw HEXBYTES | --frame-file F\n"
@@ -436,13 +437,22 @@ await(void *sock, uint64_t id, int timeout_ms, int print)
 	}
 }
 
-/* A socket to ep with the keys, or NULL after a message. */
+/* A socket to ep with the keys, or NULL after a message. With
+ * send_only, one that takes in next to nothing: its libzmq would
+ * otherwise read replies off the wire on its own, up to 1000 of them. */
 static void *
 connect_to(void *ctx, const char *ep, const struct zmx_keypair *kp,
-    const struct zmx_keypair *spub)
+    const struct zmx_keypair *spub, int send_only)
 {
 	void *sock = zmq_socket(ctx, ZMQ_DEALER);
+	int one = 1, small = 4096;
 
+	if (sock != NULL && send_only &&
+	    (zmq_setsockopt(sock, ZMQ_RCVHWM, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(sock, ZMQ_RCVBUF, &small, sizeof(small)) < 0)) {
+		zmq_close(sock);
+		sock = NULL;
+	}
 	if (sock == NULL || zmx_wire_common_opts(sock) < 0 ||
 	    zmx_wire_client_keys(sock, kp, spub ? spub->public : NULL) < 0 ||
 	    zmq_connect(sock, ep) < 0) {
@@ -452,6 +462,70 @@ connect_to(void *ctx, const char *ep, const struct zmx_keypair *kp,
 		return NULL;
 	}
 	return sock;
+}
+
+/* A peer that never reads: on each of n connections (one session), a
+ * HELLO and every request, then a wait of timeout ms, connected. */
+static int
+send_only(void *ctx, const char *ep, const struct zmx_keypair *kp,
+    const struct zmx_keypair *spub, const unsigned char *token, long n,
+    int argc, char **argv, int timeout)
+{
+	struct zmx_buf buf = { 0 };
+	struct zmx_msg m;
+	uint32_t nonce;
+	uint64_t id, sent = 0;
+	void **socks;
+	long k;
+	int i, start, status = 0;
+
+	if ((socks = calloc(n, sizeof(*socks))) == NULL)
+		return 1;
+	for (k = 0; k < n && status == 0; k++) {
+		if ((socks[k] = connect_to(ctx, ep, kp, spub, 1)) == NULL ||
+		    getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce)) {
+			status = 1;
+			break;
+		}
+		id = (uint64_t)nonce << 32 | 1;
+		memset(&m, 0, sizeof(m));
+		m.type = ZMX_MSG_HELLO;
+		m.id = id++;
+		m.u.hello.version = ZMX_PROTO_VERSION;
+		m.u.hello.token = token;
+		m.u.hello.token_len = ZMX_TOKEN_LEN;
+		m.u.hello.client = "zmxreq send-only";
+		m.u.hello.cookie = cookie;
+		m.u.hello.cookie_len = cookie_len;
+		if (zmx_wire_send(socks[k], &m, &buf, 0) < 0)
+			status = 1;
+		for (start = 0; start < argc && status == 0; start = i + 1) {
+			for (i = start; i < argc && strcmp(argv[i], "::") != 0;
+			    i++)
+				;
+			if (i == start)
+				continue;
+			build(&m, i - start, argv + start);
+			m.id = id++;
+			if (zmx_wire_send(socks[k], &m, &buf, 0) < 0)
+				status = 1;
+			else
+				sent++;
+		}
+	}
+	if (status != 0)
+		fprintf(stderr, "zmxreq: send: %s\n", zmq_strerror(errno));
+	printf("sent %llu requests on %ld connections\n",
+	    (unsigned long long)sent, k);
+	fflush(stdout);
+	usleep((useconds_t)timeout * 1000);
+	for (k = 0; k < n; k++)
+		if (socks[k] != NULL)
+			zmq_close(socks[k]);
+	free(socks);
+	zmx_buf_free(&buf);
+	zmq_ctx_term(ctx);
+	return status;
 }
 
 /* N HELLOs with fresh tokens, each on its own short-lived connection. */
@@ -469,7 +543,7 @@ flood_hellos(void *ctx, const char *ep, const struct zmx_keypair *kp,
 	void *sock;
 
 	for (i = 0; i < n; i++) {
-		if ((sock = connect_to(ctx, ep, kp, spub)) == NULL)
+		if ((sock = connect_to(ctx, ep, kp, spub, 0)) == NULL)
 			return 1;
 		if (getrandom(token, sizeof(token), 0) != sizeof(token))
 			die("%s", "getrandom failed");
@@ -566,6 +640,7 @@ main(int argc, char **argv)
 		{ "keygen", required_argument, NULL, 'G' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "send-only", no_argument, NULL, 'O' },
+		{ "conns", required_argument, NULL, 'C' },
 		{ "flood-hellos", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -583,6 +658,7 @@ main(int argc, char **argv)
 	long flood = 0;
 	int ch, timeout = 2000, hello = 1, i, start, r, status = 0, onlyhello;
 	int sendonly = 0;
+	long nconns = 1;
 
 	while ((ch = getopt_long(argc, argv, "+e:k:S:t:T:i:v", opts, NULL)) !=
 	    -1) {
@@ -599,6 +675,7 @@ main(int argc, char **argv)
 		case 'G': return keygen(optarg);
 		case 'i': first = num(optarg, 0); break;
 		case 'O': sendonly = 1; break;
+		case 'C': nconns = (long)num(optarg, 10); break;
 		case 'L': flood = (long)num(optarg, 10); break;
 		default: usage();
 		}
@@ -629,7 +706,10 @@ main(int argc, char **argv)
 	ctx = zmq_ctx_new();
 	if (flood > 0)
 		return flood_hellos(ctx, ep, kp, spub, flood, timeout);
-	if ((sock = connect_to(ctx, ep, kp, spub)) == NULL)
+	if (sendonly)
+		return send_only(ctx, ep, kp, spub, token, nconns, argc - optind,
+		    argv + optind, timeout);
+	if ((sock = connect_to(ctx, ep, kp, spub, 0)) == NULL)
 		return 1;
 	if (hello || onlyhello) {
 		memset(&m, 0, sizeof(m));
@@ -668,16 +748,6 @@ main(int argc, char **argv)
 			continue;
 		build(&m, i - start, argv + start);
 		m.id = id;
-		if (sendonly) {
-			if (zmx_wire_send(sock, &m, &buf, 0) < 0) {
-				fprintf(stderr, "zmxreq: send: %s\n",
-				    zmq_strerror(errno));
-				status = 1;
-				goto out;
-			}
-			id++;
-			continue;
-		}
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    await(sock, id, timeout, 1) == -ETIMEDOUT) {
 			fprintf(stderr, "zmxreq: no answer from %s\n", ep);
@@ -685,13 +755,6 @@ main(int argc, char **argv)
 			goto out;
 		}
 		id++;
-	}
-	if (sendonly) {
-		/* connected, never reading: agentd must hold back */
-		printf("sent %llu requests\n", (unsigned long long)(id -
-		    (first ? first : ((uint64_t)nonce << 32 | 1))));
-		fflush(stdout);
-		usleep((useconds_t)timeout * 1000);
 	}
 out:
 	zmx_buf_free(&buf);
