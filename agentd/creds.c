@@ -101,6 +101,11 @@ zmx_creds_pause(void)
 void
 zmx_creds_resume(const struct zmx_creds *c, int paused)
 {
-	if (paused && zmx_creds_enter(c) < 0)
-		zmx_err("cannot act as uid %u again", (unsigned)c->uid);
+	/* the request goes on after this: going on as agentd itself
+	 * (root) would be worse than stopping */
+	if (paused && zmx_creds_enter(c) < 0) {
+		zmx_err("cannot act as uid %u again: stopping",
+		    (unsigned)c->uid);
+		abort();
+	}
 }

@@ -174,21 +174,24 @@ parse_limit(const char *opt, const char *arg, int bytes, size_t *out)
 	unsigned long long v;
 	char *end;
 
+	unsigned shift = 0;
+
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (bytes && (*end == 'K' || *end == 'k'))
-		v <<= 10, end++;
+		shift = 10, end++;
 	else if (bytes && (*end == 'M' || *end == 'm'))
-		v <<= 20, end++;
+		shift = 20, end++;
 	else if (bytes && (*end == 'G' || *end == 'g'))
-		v <<= 30, end++;
+		shift = 30, end++;
+	/* checked before the shift, which could wrap */
 	if (errno != 0 || end == arg || *end != '\0' || v == 0 ||
-	    v > (bytes ? (1ull << 40) : 1000000ull)) {
+	    v > (bytes ? (1ull << 40) >> shift : 1000000ull)) {
 		fprintf(stderr, "agentd: --%s: '%s' is not a positive %s\n",
 		    opt, arg, bytes ? "size" : "count");
 		return -1;
 	}
-	*out = (size_t)v;
+	*out = (size_t)(v << shift);
 	return 0;
 }
 

@@ -8,8 +8,11 @@
 
 #include "replies.h"
 
+#define DIGEST_BYTES	4096	/* hashed of a request's start */
+
 struct reply {
 	uint64_t	 id;
+	uint64_t	 digest;
 	uint32_t	 type;
 	size_t		 len;
 	void		*frame;		/* NULL: an empty slot */
@@ -29,9 +32,21 @@ slot_clear(struct zmx_replies *r, struct reply *e)
 	memset(e, 0, sizeof(*e));
 }
 
+uint64_t
+zmx_replies_digest(const void *frame, size_t len)
+{
+	const unsigned char *p = frame;
+	uint64_t h = 14695981039346656037ull ^ len;	/* FNV-1a */
+	size_t i, n = len < DIGEST_BYTES ? len : DIGEST_BYTES;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
 const void *
 zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
-    size_t *lenp)
+    uint64_t digest, size_t *lenp)
 {
 	unsigned i;
 
@@ -39,7 +54,7 @@ zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
 		return NULL;
 	for (i = 0; i < ZMX_REPLIES_MAX; i++)
 		if (r->ring[i].frame != NULL && r->ring[i].id == id &&
-		    r->ring[i].type == type) {
+		    r->ring[i].type == type && r->ring[i].digest == digest) {
 			*lenp = r->ring[i].len;
 			return r->ring[i].frame;
 		}
@@ -48,7 +63,7 @@ zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
 
 int
 zmx_replies_put(struct zmx_replies **rp, uint64_t id, uint32_t type,
-    const void *frame, size_t len)
+    uint64_t digest, const void *frame, size_t len)
 {
 	struct zmx_replies *r = *rp;
 	struct reply *e;
@@ -69,6 +84,7 @@ zmx_replies_put(struct zmx_replies **rp, uint64_t id, uint32_t type,
 	    i < ZMX_REPLIES_MAX; i++)
 		slot_clear(r, &r->ring[(r->next + i) % ZMX_REPLIES_MAX]);
 	e->id = id;
+	e->digest = digest;
 	e->type = type;
 	e->len = len;
 	e->frame = copy;

@@ -465,6 +465,7 @@ op_hello(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	time_t now = time(NULL);
 	int i, r;
 
+	c->s = NULL;	/* set again below, once the session is sure */
 	if (session_keys != NULL) {
 		key = c->user_id ? c->user_id : "";
 		if ((k = zmx_authkeys_find_name(session_keys, key)) == NULL)

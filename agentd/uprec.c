@@ -41,58 +41,76 @@ zmx_uprec_is_temp(const char *name)
 	return 1;
 }
 
+/* Appends s to buf at *k, with bytes that are not printable (and '%')
+ * as %XX, then a newline. 0 or -ENAMETOOLONG. */
+static int
+put_escaped(char *buf, size_t len, size_t *k, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*k + 4 > len)
+			return -ENAMETOOLONG;
+		if (*p <= ' ' || *p >= 0x7f || *p == '%')
+			*k += (size_t)snprintf(buf + *k, len - *k, "%%%02X",
+			    *p);
+		else
+			buf[(*k)++] = (char)*p;
+	}
+	if (*k + 1 > len)
+		return -ENAMETOOLONG;
+	buf[(*k)++] = '\n';
+	return 0;
+}
+
 int
 zmx_uprec_format(const char *dir, const char *tmp, char *buf, size_t len)
 {
-	const unsigned char *p;
 	size_t k = 0;
-	int n;
+	int r;
 
-	for (p = (const unsigned char *)dir; *p != '\0'; p++) {
-		if (k + 4 > len)
-			return -ENAMETOOLONG;
-		if (*p <= ' ' || *p >= 0x7f || *p == '%')
-			k += (size_t)snprintf(buf + k, len - k, "%%%02X", *p);
-		else
-			buf[k++] = (char)*p;
+	if ((r = put_escaped(buf, len, &k, dir)) < 0 ||
+	    (r = put_escaped(buf, len, &k, tmp)) < 0)
+		return r;
+	return (int)k;
+}
+
+/* Reads one escaped line of buf from *i into out (at most max bytes
+ * and a NUL), past its newline. 0 or -EINVAL. */
+static int
+get_escaped(const char *buf, size_t len, size_t *i, char *out, size_t max)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *i < len && buf[*i] != '\n'; (*i)++) {
+		if (n >= max || buf[*i] == '\0')
+			return -EINVAL;
+		if (buf[*i] != '%') {
+			out[n++] = buf[*i];
+			continue;
+		}
+		if (*i + 2 >= len || (hi = zmx_hex_value(buf[*i + 1])) < 0 ||
+		    (lo = zmx_hex_value(buf[*i + 2])) < 0 ||
+		    (hi == 0 && lo == 0))
+			return -EINVAL;
+		out[n++] = (char)(hi << 4 | lo);
+		*i += 2;
 	}
-	n = snprintf(buf + k, len - k, "\n%s\n", tmp);
-	if (n < 0 || (size_t)n >= len - k)
-		return -ENAMETOOLONG;
-	return (int)k + n;
+	out[n] = '\0';
+	if ((*i)++ >= len || n == 0)
+		return -EINVAL;
+	return 0;
 }
 
 int
 zmx_uprec_parse(const char *buf, size_t len, char *dir, char *tmp)
 {
-	size_t i = 0, d = 0, t = 0;
-	int hi, lo;
+	size_t i = 0;
 
-	/* the directory, up to the first newline */
-	for (; i < len && buf[i] != '\n'; i++) {
-		if (d + 1 >= PATH_MAX || buf[i] == '\0')
-			return -EINVAL;
-		if (buf[i] != '%') {
-			dir[d++] = buf[i];
-			continue;
-		}
-		if (i + 2 >= len || (hi = zmx_hex_value(buf[i + 1])) < 0 ||
-		    (lo = zmx_hex_value(buf[i + 2])) < 0 || (hi == 0 && lo == 0))
-			return -EINVAL;
-		dir[d++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	dir[d] = '\0';
-	if (i++ >= len || d == 0 || dir[0] != '/')
-		return -EINVAL;
-	/* the name, up to the second newline, which ends the record */
-	for (; i < len && buf[i] != '\n'; i++) {
-		if (t >= NAME_MAX || buf[i] == '\0')
-			return -EINVAL;
-		tmp[t++] = buf[i];
-	}
-	tmp[t] = '\0';
-	if (i + 1 != len || !zmx_uprec_is_temp(tmp))
+	if (get_escaped(buf, len, &i, dir, PATH_MAX - 1) < 0 ||
+	    dir[0] != '/' || get_escaped(buf, len, &i, tmp, NAME_MAX) < 0 ||
+	    i != len || !zmx_uprec_is_temp(tmp))
 		return -EINVAL;
 	return 0;
 }

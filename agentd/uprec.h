@@ -26,9 +26,9 @@ int	zmx_uprec_add(int dirfd, const char *tmp, char *name, size_t len);
 /* Removes a record (the upload ended either way). */
 void	zmx_uprec_remove(const char *name);
 
-/* A record's text: the temp file's directory, absolute, with bytes
- * that are not printable (and '%') as %XX, a newline, the temp file's
- * name, a newline. format writes it to buf; parse reads it back into
+/* A record's text: the temp file's directory, absolute, and the temp
+ * file's name, each with bytes that are not printable (and '%') as %XX
+ * and a newline. format writes it to buf; parse reads it back into
  * dir[PATH_MAX] and tmp[NAME_MAX + 1], refusing (-EINVAL) anything else,
  * including a name that is not a temp file's. */
 int	zmx_uprec_format(const char *dir, const char *tmp, char *buf,

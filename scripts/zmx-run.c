@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -453,15 +454,21 @@ run_environment(struct run *run, const char *endpoint, const char *keyabs,
 
 static int	run_exec(struct run *run, char **argv, int verbose);
 
-/* The session's private directory (mode 0700, mkdtemp): under
- * $XDG_RUNTIME_DIR if set, else /tmp. */
+/* The session's private directory (mode 0700, mkdtemp): in /dev/shm,
+ * which the default policy keeps local (as the agent sees it too), else
+ * $XDG_RUNTIME_DIR, else /tmp. */
 static int
 run_session_dir(char *dir, size_t len)
 {
-	const char *base = getenv("XDG_RUNTIME_DIR");
+	const char *base = "/dev/shm";
+	struct stat st;
 
-	if (base == NULL || base[0] != '/')
-		base = "/tmp";
+	if (stat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(base, W_OK | X_OK) < 0) {
+		base = getenv("XDG_RUNTIME_DIR");
+		if (base == NULL || base[0] != '/')
+			base = "/tmp";
+	}
 	if ((size_t)snprintf(dir, len, "%s/zmx-session.XXXXXX", base) >=
 	    len || mkdtemp(dir) == NULL) {
 		zmx_cli_warn("run", "session directory in %s: %s", base,
@@ -488,10 +495,37 @@ run_session_dir_remove(const char *dir)
 
 /* Signals zmx run passes on to the agent when a process sent them (kill
  * -TERM of zmx run); those a terminal sends reach the agent anyway, as
- * it is in the same process group. */
+ * it is in the same process group. One sent by the agent or a process
+ * under it is not passed on: that is a kill of the group (kill 0) or of
+ * its parent, and not meant to come back. */
 static const int run_forwarded[] = {
 	SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
 };
+
+/* Whether process p is agent or runs under it, by /proc's parent links. */
+static int
+run_is_under(pid_t p, pid_t agent)
+{
+	char path[64], line[256];
+	FILE *f;
+	int depth;
+	long pp;
+
+	for (depth = 0; depth < 64 && p > 1; depth++) {
+		if (p == agent)
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)p);
+		if ((f = fopen(path, "re")) == NULL)
+			return 0;
+		pp = 0;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "PPid: %ld", &pp) == 1)
+				break;
+		fclose(f);
+		p = (pid_t)pp;
+	}
+	return 0;
+}
 
 /* Waits for the agent, forwarding signals; returns its wait status. */
 static int
@@ -508,7 +542,8 @@ run_wait(pid_t pid, const sigset_t *set)
 			break;
 		}
 		if (si.si_signo != SIGCHLD) {
-			if (si.si_code == SI_USER || si.si_code == SI_QUEUE)
+			if ((si.si_code == SI_USER || si.si_code == SI_QUEUE) &&
+			    !run_is_under(si.si_pid, pid))
 				(void)kill(pid, si.si_signo);
 			continue;
 		}
@@ -566,6 +601,11 @@ run_spawn(struct run *run, char **argv, int verbose, const char *dir)
 		return ZMX_EXIT_USAGE;
 	}
 	if (pid == 0) {
+		/* zmx run killed outright: the agent hears of it as of a
+		 * hung-up terminal, rather than running on unwatched */
+		(void)prctl(PR_SET_PDEATHSIG, SIGHUP);
+		if (getppid() == 1)
+			_exit(RUN_EXIT_NOEXEC);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(run_exec(run, argv, verbose));
 	}
@@ -820,7 +860,7 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "\n"
 "zmx run waits for AGENT, passing on the signals another process sends it\n"
 "(INT, QUIT, TERM, HUP, USR1, USR2). The session's processes share a private\n"
-"directory, $ZMX_SESSION_DIR, removed when AGENT ends.\n"
+"directory, $ZMX_SESSION_DIR (in /dev/shm), removed when AGENT ends.\n"
 "\n"
 "exit status: AGENT's, or death by the signal AGENT died of; 2 for a usage\n"
 "or set-up error, 126 if AGENT cannot be run, 127 if it is not found.\n",

@@ -50,6 +50,8 @@ main(void)
 	ok(roundtrip("/ws/src", ".main.c.zmx-abcdef"), "a plain record");
 	ok(roundtrip("/ws/a b\n%c\x7f\xc3\xa9", ".f.zmx-ABCDEF"),
 	    "spaces, newlines, %%, DEL and UTF-8 in the directory");
+	ok(roundtrip("/ws", ".a\nb %.zmx-ABCDEF"),
+	    "a newline and a %% in the temp file's name");
 	ok(!parses("/ws\n.a.zmx-abcdef"), "no final newline: refused");
 	ok(!parses("/ws\n.a.zmx-abcdef\nmore\n"), "more after it: refused");
 	ok(!parses("ws\n.a.zmx-abcdef\n"), "a relative directory: refused");
