@@ -418,10 +418,22 @@ out:
 	return r;
 }
 
+
 /* A refused HELLO: audited and logged, then answered with err. */
-static int
+static int __attribute__((format(printf, 5, 6)))
 refuse(struct zmx_op_ctx *c, const char *key, const char *tag, int err,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	zmx_warn("hello from %s (key %s) refused: %s", c->peer, key,
+	    c->detail);
+	zmx_audit_log(key, tag, "hello", NULL, NULL, c->peer, -err);
+	return err;
+}
 
 /* Without keys agentd serves only the Unix user who started it: the
  * HELLO must carry the cookie from its state directory, a file only that
@@ -436,22 +448,6 @@ keyless_peer_ok(struct zmx_op_ctx *c, const struct zmx_msg_hello *h)
 	    "uid %u, whose cookie (%s, named by ZMX_COOKIE) this client %s",
 	    (unsigned)getuid(), session_cookie_path ? session_cookie_path :
 	    "?", h->cookie_len ? "did not send" : "could not read");
-}
-
-
-static int
-refuse(struct zmx_op_ctx *c, const char *key, const char *tag, int err,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
-	va_end(ap);
-	zmx_warn("hello from %s (key %s) refused: %s", c->peer, key,
-	    c->detail);
-	zmx_audit_log(key, tag, "hello", NULL, NULL, c->peer, -err);
-	return err;
 }
 
 int
