@@ -437,6 +437,22 @@ await(void *sock, uint64_t id, int timeout_ms, int print)
 	}
 }
 
+/* A HELLO joining session token, with the cookie when there is one. */
+static void
+hello_msg(struct zmx_msg *m, uint64_t id, const unsigned char *token,
+    const char *client)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = ZMX_MSG_HELLO;
+	m->id = id;
+	m->u.hello.version = ZMX_PROTO_VERSION;
+	m->u.hello.token = token;
+	m->u.hello.token_len = ZMX_TOKEN_LEN;
+	m->u.hello.client = client;
+	m->u.hello.cookie = cookie;
+	m->u.hello.cookie_len = cookie_len;
+}
+
 /* A socket to ep with the keys, or NULL after a message. With
  * send_only, one that takes in next to nothing: its libzmq would
  * otherwise read replies off the wire on its own, up to 1000 of them. */
@@ -488,15 +504,7 @@ send_only(void *ctx, const char *ep, const struct zmx_keypair *kp,
 			break;
 		}
 		id = (uint64_t)nonce << 32 | 1;
-		memset(&m, 0, sizeof(m));
-		m.type = ZMX_MSG_HELLO;
-		m.id = id++;
-		m.u.hello.version = ZMX_PROTO_VERSION;
-		m.u.hello.token = token;
-		m.u.hello.token_len = ZMX_TOKEN_LEN;
-		m.u.hello.client = "zmxreq send-only";
-		m.u.hello.cookie = cookie;
-		m.u.hello.cookie_len = cookie_len;
+		hello_msg(&m, id++, token, "zmxreq send-only");
 		if (zmx_wire_send(socks[k], &m, &buf, 0) < 0)
 			status = 1;
 		for (start = 0; start < argc && status == 0; start = i + 1) {
@@ -547,15 +555,7 @@ flood_hellos(void *ctx, const char *ep, const struct zmx_keypair *kp,
 			return 1;
 		if (getrandom(token, sizeof(token), 0) != sizeof(token))
 			die("%s", "getrandom failed");
-		memset(&m, 0, sizeof(m));
-		m.type = ZMX_MSG_HELLO;
-		m.id = 1;
-		m.u.hello.version = ZMX_PROTO_VERSION;
-		m.u.hello.token = token;
-		m.u.hello.token_len = sizeof(token);
-		m.u.hello.client = "zmxreq flood";
-		m.u.hello.cookie = cookie;
-		m.u.hello.cookie_len = cookie_len;
+		hello_msg(&m, 1, token, "zmxreq flood");
 		it = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    zmq_poll(&it, 1, timeout) <= 0)
@@ -712,15 +712,7 @@ main(int argc, char **argv)
 	if ((sock = connect_to(ctx, ep, kp, spub, 0)) == NULL)
 		return 1;
 	if (hello || onlyhello) {
-		memset(&m, 0, sizeof(m));
-		m.type = ZMX_MSG_HELLO;
-		m.id = id;
-		m.u.hello.version = ZMX_PROTO_VERSION;
-		m.u.hello.token = token;
-		m.u.hello.token_len = sizeof(token);
-		m.u.hello.client = "zmxreq";
-		m.u.hello.cookie = cookie;
-		m.u.hello.cookie_len = cookie_len;
+		hello_msg(&m, id, token, "zmxreq");
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
 		    (r = await(sock, id, timeout, onlyhello || req_verbose)) ==
 		    -ETIMEDOUT) {
