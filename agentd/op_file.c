@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -15,7 +16,8 @@
 #include "session.h"
 
 #define OPEN_KNOWN	(ZMX_O_WRITE | ZMX_O_CREAT | ZMX_O_EXCL | \
-	ZMX_O_TRUNC | ZMX_O_NOFOLLOW | ZMX_O_DIRECTORY | ZMX_O_APPEND)
+	ZMX_O_TRUNC | ZMX_O_NOFOLLOW | ZMX_O_DIRECTORY | ZMX_O_APPEND | \
+	ZMX_O_LAZY)
 #define OPEN_CHANGES	(ZMX_O_WRITE | ZMX_O_CREAT | ZMX_O_TRUNC | \
 	ZMX_O_APPEND)
 
@@ -159,6 +161,40 @@ opened_regular(struct zmx_op_ctx *c, int fd, uint64_t max)
 	return 0;
 }
 
+/* ZMX_O_LAZY for a file that is not there: checks that it could be made
+ * (its directory is in scope, and the session's user may write and
+ * search it), and answers OPENED with what it would be, with ino and
+ * nlink 0: not made yet. The PUT that writes it back makes it, so a
+ * write-back that never lands leaves nothing behind. */
+static int
+opened_lazy(struct zmx_op_ctx *c, const char *path, mode_t mode)
+{
+	struct zmx_attr *a = &c->rep.u.opened.st;
+	struct timespec now;
+	char name[NAME_MAX + 1], proc[32];
+	int dfd, r;
+
+	if ((dfd = zmx_op_parent(c, path, name, NULL)) < 0)
+		return dfd;
+	zmx_scope_proc_path(dfd, proc);
+	r = faccessat(AT_FDCWD, proc, W_OK | X_OK, AT_EACCESS) < 0 ? -errno : 0;
+	close(dfd);
+	if (r < 0)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(a, 0, sizeof(*a));
+	a->mode = S_IFREG | (mode & 07777);
+	a->uid = c->s->creds.uid;
+	a->gid = c->s->creds.gid;
+	a->blksize = 4096;
+	a->atime_sec = a->mtime_sec = a->ctime_sec = now.tv_sec;
+	a->atime_nsec = a->mtime_nsec = a->ctime_nsec = now.tv_nsec;
+	c->rep.u.opened.data = "";
+	c->rep.u.opened.data_len = 0;
+	c->rep.type = ZMX_MSG_OPENED;
+	return 0;
+}
+
 int
 op_open(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
@@ -192,6 +228,10 @@ op_open(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		    O_DIRECTORY)), 0);
 		if (pfd < 0 && (pfd != -ENOENT || !(flags & O_CREAT))) {
 			r = pfd;
+			goto out;
+		}
+		if (pfd == -ENOENT && (q->flags & ZMX_O_LAZY)) {
+			r = opened_lazy(c, q->path, q->mode);
 			goto out;
 		}
 	}

@@ -30,6 +30,8 @@
 #define ZMX_O_NOFOLLOW	0x10
 #define ZMX_O_DIRECTORY	0x20
 #define ZMX_O_APPEND	0x40		/* a change: refused on a read-only key */
+#define ZMX_O_LAZY	0x80		/* with CREAT: a new file is made by the
+					 * write-back (PUT), not now */
 
 /* PUT flags: a write-back of a whole file, never torn */
 #define ZMX_PUT_BEGIN	0x1		/* first chunk: start a new upload */

@@ -71,12 +71,31 @@ stat_to_statx(const struct stat *st, struct statx *stx)
 
 /* ---- open, close, dup ---------------------------------------------------- */
 
+static int dirty_fd(const char *rpath);
+
+int
+zmx_fs_pending_make(const char *rpath)
+{
+	struct zmx_file *f;
+	int fd;
+
+	/* any changed copy, not only one marked pending: a copy adopted
+	 * across exec does not know whether it was made yet */
+	if ((fd = dirty_fd(rpath)) < 0 || (f = zmx_fdtab_get(fd)) == NULL)
+		return 0;
+	(void)zmx_memfd_flush(f, fd);
+	return 1;
+}
+
 int
 zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct zmx_where w;
 
 	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
+	/* a file this process made and has not written back yet exists
+	 * for it, as on a local disk: make it now, then open it */
+	(void)zmx_fs_pending_make(w.rpath);
 	if (flags & O_PATH)
 		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
 		    O_RDONLY;
@@ -348,6 +367,18 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 
 /* ---- access and attribute changes ---------------------------------------- */
 
+/* After a CHMOD: the open copies of that path carry the new mode, or a
+ * stat of one being written would show the old (fs.c dirty_fd). */
+static void
+chmod_open_one(int fd, struct zmx_file *f, void *arg)
+{
+	const struct zmx_msg_chmod *q = arg;
+
+	(void)fd;
+	if (strcmp(f->rpath, q->path) == 0)
+		f->st.mode = (f->st.mode & S_IFMT) | (q->mode & 07777);
+}
+
 int
 zmx_fs_call_ok(struct zmx_msg *req)
 {
@@ -358,6 +389,8 @@ zmx_fs_call_ok(struct zmx_msg *req)
 	zmx_frame_close(&rep);
 	if (req->type != ZMX_MSG_ACCESS)	/* it changed something */
 		zmx_cache_invalidate();
+	if (r == 0 && req->type == ZMX_MSG_CHMOD)
+		zmx_fdtab_each(chmod_open_one, &req->u.chmod);
 	return r;
 }
 
@@ -374,6 +407,7 @@ zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
 	if (mode == F_OK && zmx_cache_get(w.rpath,
 	    !(flags & AT_SYMLINK_NOFOLLOW), &a))
 		return 0;
+	(void)zmx_fs_pending_make(w.rpath);
 	req.type = ZMX_MSG_ACCESS;
 	req.u.access.path = w.rpath;
 	req.u.access.mode = mode;

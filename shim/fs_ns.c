@@ -59,6 +59,10 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 		req.type = ZMX_MSG_UNLINK;
 		req.u.unlink.path = w.rpath;
 	}
+	/* a new file not made yet (ZMX_O_LAZY) is made first, so that
+	 * removing it works as on a local disk */
+	if (!(flags & AT_REMOVEDIR))
+		(void)zmx_fs_pending_make(w.rpath);
 	if ((r = zmx_fs_call_ok(&req)) == 0 && !(flags & AT_REMOVEDIR))
 		zmx_fs_flush_path(w.rpath, 1);	/* no write-back now */
 	return r;
@@ -264,6 +268,7 @@ zmx_fs_realpath(const char *path, char *out)
 	}
 	if (r < 0)
 		return r;
+	(void)zmx_fs_pending_make(w.rpath);
 	req.type = ZMX_MSG_REALPATH;
 	req.u.realpath.path = w.rpath;
 	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)

@@ -110,6 +110,10 @@ wire_flags(int flags)
 		w |= ZMX_O_WRITE;
 	if (flags & O_CREAT)
 		w |= ZMX_O_CREAT;
+	/* a new file is made by its write-back, atomically with its
+	 * content; an exclusive create must take the name at once */
+	if ((flags & O_CREAT) && !(flags & O_EXCL))
+		w |= ZMX_O_LAZY;
 	if (flags & O_EXCL)
 		w |= ZMX_O_EXCL;
 	/* no ZMX_O_TRUNC: the truncation lands with the write-back, in
@@ -151,10 +155,15 @@ open_file(struct zmx_file *f, const struct zmx_attr *st, const void *data,
 	if ((fd = zmx_memfd_create(ZMX_FILE_REG, f->lpath,
 	    flags & O_CLOEXEC)) < 0)
 		return fd;
-	if (flags & O_TRUNC) {
+	if ((flags & O_TRUNC) || st->ino == 0) {
 		/* empty and dirty: the close writes the (maybe empty) new
-		 * content back even if the program writes nothing */
+		 * content back even if the program writes nothing; a file
+		 * not made yet (ino 0, ZMX_O_LAZY) is made then */
 		f->st.size = 0;
+		if (f->st.ino == 0) {
+			f->pending = 1;
+			f->st.nlink = 1;
+		}
 		return reopen_as(fd, flags);
 	}
 	if (ftruncate(fd, st->size) < 0) {
@@ -308,8 +317,10 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 
 			if (r == 0)
 				r = zmx_conn_reply_err(&rep[i], want);
-			if (r == 0 && want == ZMX_MSG_ATTR)
+			if (r == 0 && want == ZMX_MSG_ATTR) {
 				f->st = rep[i].msg.u.attr.st;
+				f->pending = 0;		/* it is there now */
+			}
 			zmx_frame_close(&rep[i]);
 		}
 	} while (r == 0 && off < size);

@@ -114,6 +114,25 @@ is "$(md5sum < "$R/ws/f.bin")" "$old" "the remote file kept its old content"
 is "$(ls -a "$R/ws" | grep -c 'zmx-')" 0 "no temp file is left on the full disk"
 like "$(cat "$T/err")" "write-back of $WS/f.bin: No space left on device" \
     "stderr names the file and the reason"
+# a new file that does not fit: it never appears (O_CREAT lands with
+# the write-back), and the program saw it while it wrote
+zmx_run $PY -c '
+import os
+f = open("new.bin", "wb")
+print("exists while open:", os.path.exists("new.bin"))
+f.write(b"n" * (10 << 20))
+try:
+    f.close()
+    print("close ok")
+except OSError as e:
+    print("close failed:", e.strerror)
+print("exists after:", os.path.exists("new.bin"))
+' >"$T/out" 2>"$T/err"
+is "$(cat "$T/out")" "$(printf '%s\n' 'exists while open: True' \
+    'close failed: No space left on device' 'exists after: False')" \
+    "a new 10 MB file on the full disk: seen while open, ENOSPC, then gone"
+ok $([ ! -e "$R/ws/new.bin" ]; echo $?) "no empty new file is left remotely"
+is "$(ls -a "$R/ws" | grep -c 'zmx-')" 0 "nor a temp file"
 zmx_stop_agentd
 umount "$R/ws"
 

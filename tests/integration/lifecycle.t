@@ -57,5 +57,28 @@ os.stat("ld")
 print(os.path.islink("ld"), os.path.isdir("ld"))' 2>&1)
 is "$out" "True True" "lstat right after stat still sees the symlink"
 
+# A new file is made by its write-back (ZMX_O_LAZY), yet the program
+# and its children see it while it is open, as on a local disk.
+out=$(zmx_run sh -c 'exec 3>lazy.txt
+	[ -e lazy.txt ] && echo "test -e: yes"
+	ls lazy.txt
+	echo hi >&3
+	cat lazy.txt
+	rm lazy.txt && echo "rm: ok"
+	[ -e lazy.txt ] || echo "gone"
+	exec 3>&-' 2>&1)
+is "$out" "$(printf '%s\n' 'test -e: yes' lazy.txt hi 'rm: ok' gone)" \
+    "a file open for writing is there for the shell, ls, cat and rm"
+ok $([ ! -e "$R/ws/lazy.txt" ]; echo $?) "and removed remotely, not made again at close"
+out=$(zmx_run "$PY" -c '
+import os
+fd = os.open("lazy2.txt", os.O_WRONLY | os.O_CREAT, 0o640)
+os.fchmod(fd, 0o600)
+os.write(fd, b"x")
+print(oct(os.stat("lazy2.txt").st_mode & 0o777), os.path.getsize("lazy2.txt"))
+os.close(fd)' 2>&1)
+is "$out" "0o600 1" "fchmod and stat of a new file before its close"
+is "$(stat -c '%a %s' "$R/ws/lazy2.txt" 2>&1)" "600 1" "and so it is remotely after"
+
 local_untouched
 done_testing
