@@ -159,9 +159,6 @@ zmx_conn_init(void)
 	g.timeout_ms = s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT;
 	pthread_key_create(&g.key, thread_exit);
 	shared_map();
-	/* without keys agentd wants the cookie of its user; with keys it
-	 * is not needed, so a missing one is no error here */
-	g.cookie_len = zmx_cookie_client(g.cookie);
 
 	s = getenv("ZMX_SESSION");
 	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
@@ -199,7 +196,10 @@ zmx_conn_init(void)
 		}
 		memcpy(g.server_pub, srv->public, sizeof(g.server_pub));
 		zmx_keys_free(srv);
-	}
+	} else
+		/* without keys agentd wants the cookie of its user; a
+		 * missing one is agentd's to refuse, naming its file */
+		g.cookie_len = zmx_cookie_client(g.cookie);
 	return 0;
 }
 

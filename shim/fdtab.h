@@ -28,7 +28,6 @@ struct zmx_file {
 	int			 refs;		/* fds mapped to it (fdtab lock) */
 	int			 kind;
 	int			 unlinked;	/* removed by us: no write-back */
-	int			 pending;	/* new, made by its write-back */
 	char			*lpath;		/* the program's view */
 	char			*rpath;		/* agentd's view */
 	struct zmx_attr		 st;		/* remote attributes */

@@ -71,22 +71,6 @@ stat_to_statx(const struct stat *st, struct statx *stx)
 
 /* ---- open, close, dup ---------------------------------------------------- */
 
-static int dirty_fd(const char *rpath);
-
-int
-zmx_fs_pending_make(const char *rpath)
-{
-	struct zmx_file *f;
-	int fd;
-
-	/* any changed copy, not only one marked pending: a copy adopted
-	 * across exec does not know whether it was made yet */
-	if ((fd = dirty_fd(rpath)) < 0 || (f = zmx_fdtab_get(fd)) == NULL)
-		return 0;
-	(void)zmx_memfd_flush(f, fd);
-	return 1;
-}
-
 int
 zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -95,7 +79,7 @@ zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
 	/* a file this process made and has not written back yet exists
 	 * for it, as on a local disk: make it now, then open it */
-	(void)zmx_fs_pending_make(w.rpath);
+	zmx_fs_flush_path(w.rpath, 0);
 	if (flags & O_PATH)
 		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
 		    O_RDONLY;
@@ -228,8 +212,10 @@ zmx_fs_flush_all(void)
 		flush_matching(NULL, 0);
 }
 
-/* Before a metadata change by path: a dirty open copy written back later
- * would undo it (its rename replaces the file). */
+/* Before a use by path: a dirty open copy written back later would undo
+ * a metadata change (its rename replaces the file), and a new file not
+ * made on agentd yet (ZMX_O_LAZY) must be there for its own program's
+ * open, unlink, access and realpath, as on a local disk. */
 void
 zmx_fs_flush_path(const char *rpath, int unlink)
 {
@@ -407,7 +393,7 @@ zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
 	if (mode == F_OK && zmx_cache_get(w.rpath,
 	    !(flags & AT_SYMLINK_NOFOLLOW), &a))
 		return 0;
-	(void)zmx_fs_pending_make(w.rpath);
+	zmx_fs_flush_path(w.rpath, 0);	/* a new file is there for us */
 	req.type = ZMX_MSG_ACCESS;
 	req.u.access.path = w.rpath;
 	req.u.access.mode = mode;

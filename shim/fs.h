@@ -26,11 +26,6 @@ int	zmx_fs_fsync(int fd);
 /* A write-back's -errno as close() and fsync() report it: ENOSPC,
  * EDQUOT, EROFS and the like as they are, the rest as EIO. */
 int	zmx_fs_writeback_err(int r);
-/* If this process has rpath open with changes not written back (a new
- * file not made on agentd yet, ZMX_O_LAZY, among them), writes it back
- * now, before a by-path use of it: the program sees its own file. 1 if
- * it did. */
-int	zmx_fs_pending_make(const char *rpath);
 int	zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int	zmx_fs_fstat(int fd, struct stat *st);
 int	zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,

@@ -62,7 +62,7 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 	/* a new file not made yet (ZMX_O_LAZY) is made first, so that
 	 * removing it works as on a local disk */
 	if (!(flags & AT_REMOVEDIR))
-		(void)zmx_fs_pending_make(w.rpath);
+		zmx_fs_flush_path(w.rpath, 0);
 	if ((r = zmx_fs_call_ok(&req)) == 0 && !(flags & AT_REMOVEDIR))
 		zmx_fs_flush_path(w.rpath, 1);	/* no write-back now */
 	return r;
@@ -268,7 +268,7 @@ zmx_fs_realpath(const char *path, char *out)
 	}
 	if (r < 0)
 		return r;
-	(void)zmx_fs_pending_make(w.rpath);
+	zmx_fs_flush_path(w.rpath, 0);	/* a new file is there for us */
 	req.type = ZMX_MSG_REALPATH;
 	req.u.realpath.path = w.rpath;
 	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)

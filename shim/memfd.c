@@ -160,10 +160,8 @@ open_file(struct zmx_file *f, const struct zmx_attr *st, const void *data,
 		 * content back even if the program writes nothing; a file
 		 * not made yet (ino 0, ZMX_O_LAZY) is made then */
 		f->st.size = 0;
-		if (f->st.ino == 0) {
-			f->pending = 1;
-			f->st.nlink = 1;
-		}
+		if (f->st.ino == 0)
+			f->st.nlink = 1;	/* for fstat: it is open */
 		return reopen_as(fd, flags);
 	}
 	if (ftruncate(fd, st->size) < 0) {
@@ -317,10 +315,8 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 
 			if (r == 0)
 				r = zmx_conn_reply_err(&rep[i], want);
-			if (r == 0 && want == ZMX_MSG_ATTR) {
+			if (r == 0 && want == ZMX_MSG_ATTR)
 				f->st = rep[i].msg.u.attr.st;
-				f->pending = 0;		/* it is there now */
-			}
 			zmx_frame_close(&rep[i]);
 		}
 	} while (r == 0 && off < size);
