@@ -82,7 +82,7 @@ send_reply(void *sock, struct zmx_op_ctx *c, int keep)
 			return;
 	}
 	if (keep && c->s != NULL && zmx_replies_put(&c->s->replies,
-	    c->rep.id, c->reqtype, c->digest, dispatch_out.data,
+	    c->rep.id, c->reqtype, c->req, c->reqlen, dispatch_out.data,
 	    dispatch_out.len) < 0)
 		zmx_warn("session %s: reply to %llu not kept: out of memory",
 		    c->s->tag, (unsigned long long)c->rep.id);
@@ -153,7 +153,7 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 	}
 	/* a retry of a change already made: the first answer again */
 	if (c->s != NULL && (kept = zmx_replies_get(c->s->replies, m->id,
-	    m->type, c->digest, &keptlen)) != NULL) {
+	    m->type, c->req, c->reqlen, &keptlen)) != NULL) {
 		zmx_info("session %s: %s %llu answered again from the reply "
 		    "cache", c->s->tag, name, (unsigned long long)m->id);
 		(void)zmx_flow_send(sock, zmx_session_conn(c->ident,
@@ -218,7 +218,8 @@ handle(void *sock, zmq_msg_t *ident, zmq_msg_t *raw, int extra)
 	r = zmx_msg_decode(&m, zmq_msg_data(raw), zmq_msg_size(raw), why,
 	    sizeof(why));
 	c->reqtype = m.type;
-	c->digest = zmx_replies_digest(zmq_msg_data(raw), zmq_msg_size(raw));
+	c->req = zmq_msg_data(raw);
+	c->reqlen = zmq_msg_size(raw);
 	if (r < 0 || extra > 0) {
 		if (extra > 0)
 			snprintf(why, sizeof(why), "%d frames after the "

@@ -123,8 +123,9 @@ usage(FILE *f)
 "      --max-inflight N           requests held back per connection\n"
 "                                 while its replies are not read (64)\n"
 "      --max-inflight-per-key N   the same for all of a key's (1024)\n"
-"      --max-queued-per-key BYTES what those and unsent replies may\n"
-"                                 hold (default 64M; K, M, G suffixes)\n"
+"      --max-queued-per-key BYTES unsent replies kept for a key; as\n"
+"                                 much again of held-back requests\n"
+"                                 (default 64M; K, M, G suffixes)\n"
 "      --max-sessions N           sessions of all keys (default 4096)\n"
 "      --linger SECONDS           a session outlives its last connection\n"
 "                                 (default 30)\n"
@@ -172,9 +173,8 @@ static int
 parse_limit(const char *opt, const char *arg, int bytes, size_t *out)
 {
 	unsigned long long v;
-	char *end;
-
 	unsigned shift = 0;
+	char *end;
 
 	errno = 0;
 	v = strtoull(arg, &end, 10);
@@ -195,15 +195,44 @@ parse_limit(const char *opt, const char *arg, int bytes, size_t *out)
 	return 0;
 }
 
-static int
-parse_count(const char *opt, const char *arg, int *out)
-{
-	size_t v;
+/* Which of zmx_limits (session.h) each limit option sets: a count, or
+ * a size (bytes, with K, M or G). */
+static const struct main_limit {
+	int		 opt;
+	int		*count;
+	size_t		*size;
+} main_limits[] = {
+	{ OPT_MAX_SESSIONS_PER_KEY, &zmx_limits.sessions_per_key, NULL },
+	{ OPT_MAX_CONNS_PER_KEY, &zmx_limits.conns_per_key, NULL },
+	{ OPT_MAX_INFLIGHT, &zmx_limits.inflight_per_conn, NULL },
+	{ OPT_MAX_INFLIGHT_PER_KEY, &zmx_limits.inflight_per_key, NULL },
+	{ OPT_MAX_QUEUED, NULL, &zmx_limits.queued_per_key },
+	{ OPT_MAX_SESSIONS, &zmx_limits.sessions_max, NULL },
+	{ OPT_LINGER, &zmx_limits.linger, NULL },
+};
 
-	if (parse_limit(opt, arg, 0, &v) < 0)
-		return -1;
-	*out = (int)v;
-	return 0;
+/* Sets the limit of option opt (one of main_limits) from arg. */
+static int
+parse_limit_opt(int opt, const char *arg)
+{
+	const struct option *o = main_options;
+	size_t i, v;
+
+	while (o->name != NULL && o->val != opt)
+		o++;
+	for (i = 0; i < sizeof(main_limits) / sizeof(main_limits[0]); i++) {
+		if (main_limits[i].opt != opt)
+			continue;
+		if (parse_limit(o->name, arg, main_limits[i].size != NULL,
+		    &v) < 0)
+			return -1;
+		if (main_limits[i].size != NULL)
+			*main_limits[i].size = v;
+		else
+			*main_limits[i].count = (int)v;
+		return 0;
+	}
+	return -1;
 }
 
 /* The default state directory (cookie.c says which, as clients find
@@ -304,38 +333,13 @@ parse_args(int argc, char **argv, struct main_cfg *cfg)
 			cfg->state_dir = optarg;
 			break;
 		case OPT_MAX_SESSIONS_PER_KEY:
-			if (parse_count("max-sessions-per-key", optarg,
-			    &zmx_limits.sessions_per_key) < 0)
-				return -1;
-			break;
 		case OPT_MAX_CONNS_PER_KEY:
-			if (parse_count("max-conns-per-key", optarg,
-			    &zmx_limits.conns_per_key) < 0)
-				return -1;
-			break;
 		case OPT_MAX_INFLIGHT:
-			if (parse_count("max-inflight", optarg,
-			    &zmx_limits.inflight_per_conn) < 0)
-				return -1;
-			break;
 		case OPT_MAX_INFLIGHT_PER_KEY:
-			if (parse_count("max-inflight-per-key", optarg,
-			    &zmx_limits.inflight_per_key) < 0)
-				return -1;
-			break;
 		case OPT_MAX_QUEUED:
-			if (parse_limit("max-queued-per-key", optarg, 1,
-			    &zmx_limits.queued_per_key) < 0)
-				return -1;
-			break;
 		case OPT_MAX_SESSIONS:
-			if (parse_count("max-sessions", optarg,
-			    &zmx_limits.sessions_max) < 0)
-				return -1;
-			break;
 		case OPT_LINGER:
-			if (parse_count("linger", optarg,
-			    &zmx_limits.linger) < 0)
+			if (parse_limit_opt(ch, optarg) < 0)
 				return -1;
 			break;
 		case OPT_LOG_LEVEL:

@@ -24,7 +24,8 @@ struct zmx_op_ctx {
 	const char		*peer;		/* address, for log lines */
 	int			 srcfd;		/* libzmq's socket; -1 unknown */
 	uint32_t		 reqtype;	/* the request's type */
-	uint64_t		 digest;	/* zmx_replies_digest() of it */
+	const void		*req;		/* its frame, for the reply */
+	size_t			 reqlen;	/* cache's digest */
 	struct zmx_session	*s;		/* NULL before HELLO */
 
 	/* the answer: a handler fills rep and returns 0, or returns

@@ -33,11 +33,11 @@ slot_clear(struct zmx_replies *r, struct reply *e)
 }
 
 uint64_t
-zmx_replies_digest(const void *frame, size_t len)
+zmx_replies_digest(const void *req, size_t reqlen)
 {
-	const unsigned char *p = frame;
-	uint64_t h = 14695981039346656037ull ^ len;	/* FNV-1a */
-	size_t i, n = len < DIGEST_BYTES ? len : DIGEST_BYTES;
+	const unsigned char *p = req;
+	uint64_t h = 14695981039346656037ull ^ reqlen;	/* FNV-1a */
+	size_t i, n = reqlen < DIGEST_BYTES ? reqlen : DIGEST_BYTES;
 
 	for (i = 0; i < n; i++)
 		h = (h ^ p[i]) * 1099511628211ull;
@@ -46,7 +46,7 @@ zmx_replies_digest(const void *frame, size_t len)
 
 const void *
 zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
-    uint64_t digest, size_t *lenp)
+    const void *req, size_t reqlen, size_t *lenp)
 {
 	unsigned i;
 
@@ -54,7 +54,8 @@ zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
 		return NULL;
 	for (i = 0; i < ZMX_REPLIES_MAX; i++)
 		if (r->ring[i].frame != NULL && r->ring[i].id == id &&
-		    r->ring[i].type == type && r->ring[i].digest == digest) {
+		    r->ring[i].type == type && r->ring[i].digest ==
+		    zmx_replies_digest(req, reqlen)) {
 			*lenp = r->ring[i].len;
 			return r->ring[i].frame;
 		}
@@ -63,7 +64,7 @@ zmx_replies_get(const struct zmx_replies *r, uint64_t id, uint32_t type,
 
 int
 zmx_replies_put(struct zmx_replies **rp, uint64_t id, uint32_t type,
-    uint64_t digest, const void *frame, size_t len)
+    const void *req, size_t reqlen, const void *frame, size_t len)
 {
 	struct zmx_replies *r = *rp;
 	struct reply *e;
@@ -84,7 +85,7 @@ zmx_replies_put(struct zmx_replies **rp, uint64_t id, uint32_t type,
 	    i < ZMX_REPLIES_MAX; i++)
 		slot_clear(r, &r->ring[(r->next + i) % ZMX_REPLIES_MAX]);
 	e->id = id;
-	e->digest = digest;
+	e->digest = zmx_replies_digest(req, reqlen);
 	e->type = type;
 	e->len = len;
 	e->frame = copy;

@@ -323,37 +323,39 @@ session_victim(const struct zmx_quota *q)
 	return victim;
 }
 
-/* Makes room for one more session of q's key: within the key's share,
- * one of its own sessions without a connection goes (after forgetting
- * connections that are gone); the whole table, when full, loses the
- * session without a connection used longest ago. Another key's flood
- * thus never takes a key's place. */
+/* Drops the session of q's key (any key's if q is NULL) without a
+ * connection used longest ago, after forgetting connections that are
+ * gone if none has. 0, or -EAGAIN when every one is in use. */
 static int
-session_room(struct zmx_op_ctx *c, struct zmx_quota *q, time_t now)
+session_evict(struct zmx_quota *q, time_t now)
 {
 	struct zmx_session *victim;
 
-	if (q->sessions >= zmx_limits.sessions_per_key) {
-		if ((victim = session_victim(q)) == NULL) {
-			conns_reap(q, now);
-			victim = session_victim(q);
-		}
-		if (victim == NULL)
-			return zmx_op_fail(c, -EAGAIN, "key %s holds %d "
-			    "sessions in use, its limit (agentd "
-			    "--max-sessions-per-key)", q->key, q->sessions);
-		session_drop(victim, now);
+	if ((victim = session_victim(q)) == NULL) {
+		conns_reap(q, now);
+		victim = session_victim(q);
 	}
-	if (session_count >= zmx_limits.sessions_max) {
-		if ((victim = session_victim(NULL)) == NULL) {
-			conns_reap(NULL, now);
-			victim = session_victim(NULL);
-		}
-		if (victim == NULL)
-			return zmx_op_fail(c, -EAGAIN, "%d sessions in use, "
-			    "agentd's limit (--max-sessions)", session_count);
-		session_drop(victim, now);
-	}
+	if (victim == NULL)
+		return -EAGAIN;
+	session_drop(victim, now);
+	return 0;
+}
+
+/* Makes room for one more session of q's key: within the key's share,
+ * one of its own sessions goes; the whole table, when full, loses the
+ * one of any key. Another key's flood thus never takes a key's place. */
+static int
+session_room(struct zmx_op_ctx *c, struct zmx_quota *q, time_t now)
+{
+	if (q->sessions >= zmx_limits.sessions_per_key &&
+	    session_evict(q, now) < 0)
+		return zmx_op_fail(c, -EAGAIN, "key %s holds %d sessions in "
+		    "use, its limit (agentd --max-sessions-per-key)", q->key,
+		    q->sessions);
+	if (session_count >= zmx_limits.sessions_max &&
+	    session_evict(NULL, now) < 0)
+		return zmx_op_fail(c, -EAGAIN, "%d sessions in use, agentd's "
+		    "limit (--max-sessions)", session_count);
 	return 0;
 }
 
@@ -417,7 +419,6 @@ out:
 	session_free(s);
 	return r;
 }
-
 
 /* A refused HELLO: audited and logged, then answered with err. */
 static int __attribute__((format(printf, 5, 6)))
