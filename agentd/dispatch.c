@@ -28,6 +28,7 @@
  * refused. */
 #define OP_REQ(N, n)	[ZMX_MSG_##N] = op_##n,
 #define OP_REP(N, n)
+#define OP_LOC(N, n)
 #define MSG(N, n, id, kind, fields) OP_##kind(N, n)
 static zmx_op_fn *const op_table[ZMX_MSG_MAX] = {
 #include "msg.def"
@@ -35,6 +36,7 @@ static zmx_op_fn *const op_table[ZMX_MSG_MAX] = {
 #undef MSG
 #undef OP_REQ
 #undef OP_REP
+#undef OP_LOC
 
 /* The context reused for every request, with its scratch buffers, and
  * the encoder's buffer. Written by the main loop only. */
@@ -136,10 +138,13 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 	int r, keep = 0;
 
 	if (op == NULL) {
-		zmx_warn("%s (key %s): %s is a reply, not a request", c->peer,
-		    c->user_id ? c->user_id : "-", name);
-		snprintf(c->detail, sizeof(c->detail), "%s is a reply, not a "
-		    "request", name);
+		const char *what = zmx_msg_kind(m->type) == ZMX_LOC ?
+		    "a request of the local leg (for zmx run)" :
+		    "a reply, not a request";
+
+		zmx_warn("%s (key %s): %s is %s", c->peer,
+		    c->user_id ? c->user_id : "-", name, what);
+		snprintf(c->detail, sizeof(c->detail), "%s is %s", name, what);
 		error_reply(c, name, EPROTO);
 		goto out;
 	}

@@ -53,11 +53,13 @@ typedef int zmx_op_fn(struct zmx_op_ctx *, const struct zmx_msg *);
  * its op_* fails the link. */
 #define OP_REQ(n)	zmx_op_fn op_##n;
 #define OP_REP(n)
+#define OP_LOC(n)
 #define MSG(N, n, id, kind, fields) OP_##kind(n)
 #include "msg.def"
 #undef MSG
 #undef OP_REQ
 #undef OP_REP
+#undef OP_LOC
 
 /* Marks the request as one that changes something: it is audited, and
  * refused with -EROFS on a read-only session. Returns 0 or -EROFS. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 
@@ -681,4 +683,30 @@ zmx_msg_close(struct zmx_msg *m)
 	msgpack_unpacked_destroy(&d->unp);
 	free(d);
 	m->priv = NULL;
+}
+
+void
+zmx_frame_close(struct zmx_frame *f)
+{
+	if (f->has_fd)
+		(void)syscall(SYS_close, f->fd);	/* the shim's close() is
+							 * interposed */
+	f->has_fd = 0;
+	if (!f->open)
+		return;
+	zmx_msg_close(&f->msg);
+	if (f->release != NULL)
+		f->release(f->mem);
+	f->mem = NULL;
+	f->release = NULL;
+	f->open = 0;
+}
+
+int
+zmx_frame_take_fd(struct zmx_frame *f)
+{
+	if (!f->has_fd)
+		return -1;
+	f->has_fd = 0;
+	return f->fd;
 }

@@ -70,7 +70,7 @@ struct zmx_dirent {
 	struct zmx_attr	 st;		/* mode 0: the entry vanished */
 };
 
-enum zmx_msg_kind { ZMX_REQ, ZMX_REP };
+enum zmx_msg_kind { ZMX_REQ, ZMX_REP, ZMX_LOC };
 
 enum zmx_msg_type {
 	ZMX_MSG_NONE = 0,
@@ -116,7 +116,7 @@ struct zmx_msg {
 
 /* The name of a type ("stat"), or NULL if there is no such row. */
 const char	*zmx_msg_name(uint32_t type);
-/* ZMX_REQ or ZMX_REP; -1 if there is no such row. */
+/* ZMX_REQ, ZMX_REP or ZMX_LOC; -1 if there is no such row. */
 int		 zmx_msg_kind(uint32_t type);
 
 struct zmx_buf {
@@ -144,6 +144,21 @@ int	zmx_msg_decode(struct zmx_msg *m, const void *buf, size_t len,
 
 /* Frees what decoding allocated. Accepts a zeroed or built message. */
 void	zmx_msg_close(struct zmx_msg *m);
+
+/* A received frame: the decoded message borrows from mem, so both live
+ * and die together (zmx_frame_close). On the local leg a frame may bring
+ * an fd (has_fd): zmx_frame_close() closes it unless the receiver took it
+ * with zmx_frame_take_fd(). A zeroed frame is closed already. */
+struct zmx_frame {
+	struct zmx_msg	 msg;
+	int		 open;
+	int		 has_fd, fd;
+	void		*mem;
+	void		(*release)(void *mem);
+};
+void	zmx_frame_close(struct zmx_frame *f);
+/* The fd that came with f, now the caller's; -1 if none. */
+int	zmx_frame_take_fd(struct zmx_frame *f);
 
 /* Convenience for the common reply. */
 void	zmx_msg_error(struct zmx_msg *m, uint64_t id, int err,

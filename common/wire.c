@@ -1,6 +1,7 @@
 /* wire.c - frames over ZeroMQ: one zmq message per msg.h frame. DEALER
  * sends the frame alone; ROUTER's identity frame is agentd's business. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
@@ -22,28 +23,30 @@ zmx_wire_send(void *sock, const struct zmx_msg *m, struct zmx_buf *scratch,
 	return 0;
 }
 
+static void
+wire_release(void *mem)
+{
+	zmq_msg_close(mem);
+	free(mem);
+}
+
 int
 zmx_wire_recv(void *sock, struct zmx_frame *f, int flags, char *why,
     size_t whylen)
 {
-	memset(&f->msg, 0, sizeof(f->msg));
-	if (zmq_msg_init(&f->raw) < 0)
-		return -errno;
-	f->open = 1;
-	if (zmq_msg_recv(&f->raw, sock, flags) < 0)
-		return -errno;
-	return zmx_msg_decode(&f->msg, zmq_msg_data(&f->raw),
-	    zmq_msg_size(&f->raw), why, whylen);
-}
+	zmq_msg_t *raw;
 
-void
-zmx_frame_close(struct zmx_frame *f)
-{
-	if (!f->open)
-		return;
-	zmx_msg_close(&f->msg);
-	zmq_msg_close(&f->raw);
-	f->open = 0;
+	memset(f, 0, sizeof(*f));
+	if ((raw = malloc(sizeof(*raw))) == NULL)
+		return -ENOMEM;
+	zmq_msg_init(raw);
+	f->mem = raw;
+	f->release = wire_release;
+	f->open = 1;
+	if (zmq_msg_recv(raw, sock, flags) < 0)
+		return -errno;
+	return zmx_msg_decode(&f->msg, zmq_msg_data(raw), zmq_msg_size(raw),
+	    why, whylen);
 }
 
 int

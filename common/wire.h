@@ -9,14 +9,6 @@
 
 struct zmx_keypair;
 
-/* A received frame: the decoded message borrows from the zmq buffer, so
- * both live and die together (zmx_frame_close). */
-struct zmx_frame {
-	zmq_msg_t	 raw;
-	struct zmx_msg	 msg;
-	int		 open;
-};
-
 /* Encodes m into scratch (reset first) and sends it as one frame.
  * flags are zmq_send()'s. Returns 0 or -errno. */
 int	zmx_wire_send(void *sock, const struct zmx_msg *m,
@@ -27,7 +19,6 @@ int	zmx_wire_send(void *sock, const struct zmx_msg *m,
  * -errno from zmq otherwise. Always zmx_frame_close() afterwards. */
 int	zmx_wire_recv(void *sock, struct zmx_frame *f, int flags, char *why,
 	    size_t whylen);
-void	zmx_frame_close(struct zmx_frame *f);
 
 /* Client side: make sock a CURVE client with kp (may be NULL: no
  * security) towards a server whose public key is server_pub (Z85). */

@@ -22,12 +22,15 @@
 #include <sodium.h>
 
 #include "cookie.h"
+#include "local.h"
+#include "session.h"
 #include "policy.h"	/* ZMX_POLICY_MAX: what the shim takes */
 #include "msg.h"
 #include "zmx-cli.h"
 
 #define RUN_LIB_NAME	"libzmx.so"
 #define RUN_MAX_ENV	16
+#define RUN_TIMEOUT_MS	5000	/* ZMX_TIMEOUT_MS: agentd's time to answer */
 
 /* Exit codes for an AGENT that cannot be run, as env(1) has them. */
 #define RUN_EXIT_NOEXEC	126
@@ -417,8 +420,7 @@ struct run_arg {
 /* Adds NAME=VALUE pairs for everything the agent needs to run->env. */
 static int
 run_environment(struct run *run, const char *endpoint, const char *keyabs,
-    const char *srvabs, const char *tok, int stats, int verbose,
-    const char *lib)
+    const char *srvabs, const char *tok, int verbose, const char *lib)
 {
 	char *preload;
 
@@ -430,8 +432,6 @@ run_environment(struct run *run, const char *endpoint, const char *keyabs,
 	run_env_set(run, "ZMX_SESSION", tok);
 	run_env_set(run, "ZMX_CWD", run->workspace);
 	run_env_set(run, "ZMX_POLICY", run->policy_text);
-	if (stats)
-		run_env_set(run, "ZMX_STATS", "1");
 	if (verbose)
 		run_env_set(run, "ZMX_LOG", verbose > 1 ? "debug" : "info");
 	run_env_set(run, "ZMX_LIB", lib);
@@ -486,7 +486,7 @@ run_session_dir_remove(const char *dir)
 
 	if (dir[0] == '\0')
 		return;
-	snprintf(p, sizeof(p), "%s/link", dir);
+	snprintf(p, sizeof(p), "%s/" ZMX_LOCAL_SOCK, dir);
 	(void)unlink(p);
 	if (rmdir(dir) < 0)
 		zmx_cli_warn("run", "warning: rmdir %s: %s", dir,
@@ -501,61 +501,6 @@ run_session_dir_remove(const char *dir)
 static const int run_forwarded[] = {
 	SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
 };
-
-/* Whether process p is agent or runs under it, by /proc's parent links. */
-static int
-run_is_under(pid_t p, pid_t agent)
-{
-	char path[64], line[256];
-	FILE *f;
-	int depth;
-	long pp;
-
-	for (depth = 0; depth < 64 && p > 1; depth++) {
-		if (p == agent)
-			return 1;
-		snprintf(path, sizeof(path), "/proc/%ld/status", (long)p);
-		if ((f = fopen(path, "re")) == NULL)
-			return 0;
-		pp = 0;
-		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "PPid: %ld", &pp) == 1)
-				break;
-		fclose(f);
-		p = (pid_t)pp;
-	}
-	return 0;
-}
-
-/* Waits for the agent, forwarding signals; returns its wait status. */
-static int
-run_wait(pid_t pid, const sigset_t *set)
-{
-	siginfo_t si;
-	pid_t w;
-	int st;
-
-	for (;;) {
-		if (sigwaitinfo(set, &si) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (si.si_signo != SIGCHLD) {
-			if ((si.si_code == SI_USER || si.si_code == SI_QUEUE) &&
-			    !run_is_under(si.si_pid, pid))
-				(void)kill(pid, si.si_signo);
-			continue;
-		}
-		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (w == pid)
-				return st;
-	}
-	/* sigwaitinfo cannot fail here; wait plainly if it did */
-	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-		;
-	return w == pid ? st : 1 << 8;
-}
 
 /* The agent's status as zmx run's own: its exit code, or death by the
  * same signal (without a second core dump). */
@@ -579,16 +524,20 @@ run_status(int st)
 	return 128 + sig;
 }
 
-/* Runs AGENT in a child and waits for it; returns its status as ours
- * (run_status), or env(1)'s code if it could not be run. */
+/* Runs AGENT in a child and serves it as its session until it ends;
+ * returns its status as ours (run_status), or env(1)'s code if it could
+ * not be run. */
 static int
-run_spawn(struct run *run, char **argv, int verbose, const char *dir)
+run_spawn(struct run *run, char **argv, int verbose,
+    struct zmx_session_cfg *cfg)
 {
 	sigset_t set, old;
 	size_t i;
 	pid_t pid;
 	int st;
 
+	if (zmx_session_open(cfg->dir) < 0)
+		return ZMX_EXIT_USAGE;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (i = 0; i < sizeof(run_forwarded) / sizeof(run_forwarded[0]); i++)
@@ -609,8 +558,8 @@ run_spawn(struct run *run, char **argv, int verbose, const char *dir)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(run_exec(run, argv, verbose));
 	}
-	st = run_wait(pid, &set);
-	run_session_dir_remove(dir);
+	st = zmx_session_serve(cfg, pid, &set);
+	run_session_dir_remove(cfg->dir);
 	return run_status(st);
 }
 
@@ -654,7 +603,9 @@ run_main(int argc, char **argv)
 	const char *wsarg = NULL, *profile = NULL, *session = NULL;
 	const char *libarg = NULL, *cookiearg = NULL;
 	char base[PATH_MAX], keyabs[PATH_MAX], srvabs[PATH_MAX];
-	char lib[PATH_MAX], tok[2 * ZMX_TOKEN_LEN + 1], dir[PATH_MAX] = "";
+	char lib[PATH_MAX], tok[2 * ZMX_TOKEN_LEN + 1];
+	static struct zmx_session_cfg cfg;
+	const char *s;
 	char cookie[PATH_MAX], cookieabs[PATH_MAX] = "";
 	int ch, i, nrules = 0, no_tmp = 0, stats = 0, verbose = 0;
 	int print_env = 0, r;
@@ -772,10 +723,10 @@ run_main(int argc, char **argv)
 	}
 
 	if ((r = zmx_cli_keys(&zmx_run_cmd, keyarg, srvarg, keyabs, srvabs,
-	    NULL, NULL)) != 0 ||
+	    &cfg.kp, cfg.server_pub)) != 0 ||
 	    (r = run_session(session, tok)) != 0 ||
 	    (r = run_lib(libarg, lib)) != 0 ||
-	    (r = run_environment(&run, endpoint, keyabs, srvabs, tok, stats,
+	    (r = run_environment(&run, endpoint, keyabs, srvabs, tok,
 	    verbose, lib)) != 0)
 		goto out;
 
@@ -797,17 +748,27 @@ run_main(int argc, char **argv)
 		r = fflush(stdout) == 0 ? ZMX_EXIT_OK : ZMX_EXIT_FAIL;
 		goto out;
 	}
-	if ((r = run_session_dir(dir, sizeof(dir))) != 0)
+	if ((r = run_session_dir(cfg.dir, sizeof(cfg.dir))) != 0)
 		goto out;
-	run_env_set(&run, "ZMX_SESSION_DIR", dir);
+	run_env_set(&run, "ZMX_SESSION_DIR", cfg.dir);
 	if (run.oom) {
 		zmx_cli_warn("run", "out of memory");
-		run_session_dir_remove(dir);
+		run_session_dir_remove(cfg.dir);
 		r = ZMX_EXIT_USAGE;
 		goto out;
 	}
-	r = run_spawn(&run, argv + optind, verbose, dir);
+	cfg.endpoint = endpoint;
+	s = getenv("ZMX_STATS");
+	cfg.stats = stats || (s != NULL && *s != '\0' && strcmp(s, "0") != 0);
+	s = getenv("ZMX_TIMEOUT_MS");
+	cfg.timeout_ms = s && atoi(s) > 0 ? atoi(s) : RUN_TIMEOUT_MS;
+	(void)sodium_hex2bin(cfg.token, sizeof(cfg.token), tok, strlen(tok),
+	    NULL, NULL, NULL);
+	if (cfg.kp == NULL)
+		cfg.cookie_len = zmx_cookie_client(cfg.cookie);
+	r = run_spawn(&run, argv + optind, verbose, &cfg);
 out:
+	zmx_keys_free(cfg.kp);
 	free(rules);
 	run_free(&run);
 	return r;
@@ -838,7 +799,9 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "                         $ZMX_PROFILE); lines 'local PREFIX' or\n"
 "                         'remote PREFIX [REMOTE_PREFIX]', '#' comments\n"
 "      --no-tmp           keep /tmp local\n"
-"      --stats            the agent prints round trips and counts at exit\n"
+"      --stats            at exit, the session's round trips, requests per\n"
+"                         type and bytes, every process counted (also\n"
+"                         ZMX_STATS=1)\n"
 "  -v, --verbose          the shim logs more: -v info, -vv debug\n"
 "      --session TOKEN    join this session (64 hex digits; default: new)\n"
 "      --lib PATH         the libzmx.so to preload (default: $ZMX_LIB, else\n"

@@ -1,80 +1,68 @@
-/* conn.c - per-thread DEALER sockets to agentd, the HELLO that joins them
- * to the session, pipelined request/reply matching by id, one retry on a
- * new connection (same ids: agentd's reply cache answers a request it
- * already carried out), and timeouts that turn a silent agentd into EIO
- * rather than a hang, remembered by the whole session (conn.h). */
+/* conn.c - the shim's link to its session process (DESIGN.md decision 5):
+ * plain send and receive on Unix stream sockets, no threads, no libzmq.
+ * Each process has a root connection, made by path or inherited across
+ * exec as an fd; each thread that makes a request gets its own connection
+ * from the root (CONNECT: the session passes one end of a socketpair), so
+ * a program that changed its uid, or sits in a vfork child, never needs to
+ * reach the session's directory again. The session talks to agentd,
+ * retries, and answers EIO when agentd does not (conn.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <zmq.h>
-
 #include "conn.h"
-#include "cookie.h"
 #include "err.h"
-#include "hex.h"
-#include "io.h"
-#include "keys.h"
+#include "local.h"
 #include "log.h"
 #include "msg.h"
+#include "shim.h"
 
-#define CONN_DEFAULT_ENDPOINT	"tcp://127.0.0.1:7400"
 #define CONN_DEFAULT_TIMEOUT	5000
-#define CONN_DOWN_MS		5000	/* fail fast this long after a timeout */
+#define CONN_SESSION_GRACE	5000	/* past agentd's timeout: the
+					 * session itself is stuck */
+#define CONN_FD_MIN		600	/* out of the way of shells' fds */
 
-/* What every process of a session shares through ZMX_SESSION_DIR/link
- * (a page mapped MAP_SHARED): when agentd last failed to answer, so that
- * a script of many short commands against a stopped agentd pays one
- * timeout, not one per process. CLOCK_MONOTONIC is the machine's. */
-struct conn_shared {
-	int64_t		 down_until;	/* monotonic ms; 0: up */
-};
-
-struct conn {
-	void		*sock;
-	unsigned	 gen;		/* process generation it belongs to */
-	/* Request ids are unique in the session: a random nonce in the
-	 * high 32 bits, a counter below. agentd's reply cache keys on
-	 * them, and so does an upload, which survives a new socket. */
-	uint64_t	 next_id;
-	int		 helloed;	/* WELCOME received on this socket */
-	uint64_t	 hello_sent;	/* id of a HELLO not yet answered */
-	struct zmx_buf	 buf;
-};
-
-/* Process-wide state. Written by zmx_conn_init() (constructor, before
- * threads) and under g.lock; zmx_conn_atfork_child() resets what must not
- * cross fork. */
+/* Process-wide state: written by the constructor (before threads) and
+ * under g.lock. */
 static struct {
-	pthread_mutex_t		 lock;
-	void			*ctx;
-	unsigned		 gen;
-	char			 endpoint[512];
-	struct zmx_keypair	*kp;
-	char			 server_pub[ZMX_Z85_LEN + 1];
-	uint8_t			 token[ZMX_TOKEN_LEN];
-	uint8_t			 cookie[ZMX_COOKIE_LEN];	/* keyless proof */
-	size_t			 cookie_len;	/* 0: none could be read */
-	int			 timeout_ms;
-	struct conn_shared	 own;		/* without a session dir */
-	struct conn_shared	*shared;	/* &own, or the mapped page */
-	pthread_key_t		 key;		/* closes a thread's socket */
-} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .shared = &g.own };
+	pthread_mutex_t	 lock;
+	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int		 root;		/* -1: none yet */
+	pid_t		 root_pid;	/* the process it belongs to */
+	int		 spare;		/* a fork child's root, made before */
+	uid_t		 owner;		/* the session directory's */
+	long		 session_pid;	/* the root's peer */
+	int		 wait_ms;
+	int		 warned;
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .root = -1, .spare = -1 };
 
-/* Statistics: relaxed atomic counters, reset in a fork child. */
-static unsigned long stat_rtt, stat_req[ZMX_MSG_MAX];
+/* This thread's connection, and the process it was made in. */
+static __thread int t_fd __attribute__((tls_model("initial-exec"))) = -1;
+static __thread pid_t t_pid __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_next __attribute__((tls_model("initial-exec")));
+static pthread_key_t thread_key;
 
-/* This thread's connection; NULL until its first request. */
-static __thread struct conn *tconn __attribute__((tls_model("initial-exec")));
+static int
+sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+static pid_t
+sys_getpid(void)
+{
+	return (pid_t)syscall(SYS_getpid);
+}
 
 static int64_t
 now_ms(void)
@@ -85,133 +73,345 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Maps ZMX_SESSION_DIR/link, made by zmx run, shared by the session's
- * processes; without it (or on any error) the state is this process's.
- * Raw syscalls: this runs in the constructor, and the dir is local. */
-static void
-shared_map(void)
+/* Moves fd above the numbers programs use (dup2 of 10 or 255 by a shell
+ * would close ours), close-on-exec. */
+static int
+move_high(int fd)
 {
-	const char *dir = getenv("ZMX_SESSION_DIR");
-	char path[512];
-	void *p;
-	int fd;
+	int nfd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, CONN_FD_MIN);
 
-	if (dir == NULL || *dir != '/' || (size_t)snprintf(path, sizeof(path),
-	    "%s/link", dir) >= sizeof(path))
-		return;
-	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (nfd < 0)
+		return fd;
+	sys_close(fd);
+	return nfd;
+}
+
+static void
+gone(const char *why)
+{
+	if (__atomic_exchange_n(&g.warned, 1, __ATOMIC_RELAXED) == 0)
+		zmx_err("session %s: %s: remote calls fail with EIO",
+		    g.path[0] ? g.path : "(none)", why);
+}
+
+/* Connects to the session's socket by path. fd or -errno. */
+static int
+connect_path(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (g.path[0] == '\0')
+		return -ENOENT;
+	memcpy(sa.sun_path, g.path, sizeof(sa.sun_path));
+	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return;
-	if (syscall(SYS_ftruncate, fd, (long)sizeof(struct conn_shared)) ==
-	    0 && (p = mmap(NULL, sizeof(struct conn_shared), PROT_READ |
-	    PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED)
-		g.shared = p;
-	syscall(SYS_close, fd);
+		return -errno;
+	do
+		r = (int)syscall(SYS_connect, fd, &sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = -errno;
+		sys_close(fd);
+		return r;
+	}
+	return move_high(fd);
 }
 
-static int64_t
-down_until(void)
+/* An fd from ZMX_SESSION_FD ("N:PID"), passed by the exec that started
+ * this program: a socket whose peer is the session PID. */
+static int
+inherited_root(void)
 {
-	return __atomic_load_n(&g.shared->down_until, __ATOMIC_RELAXED);
+	const char *s = getenv("ZMX_SESSION_FD");
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct stat st;
+	long fd, pid;
+	char *end;
+
+	if (s == NULL || (fd = strtol(s, &end, 10)) < 0 || *end != ':' ||
+	    (pid = strtol(end + 1, &end, 10)) <= 0 || *end != '\0' ||
+	    fd > 1 << 20)
+		return -1;
+	if (syscall(SYS_fstat, (int)fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    cr.pid != (pid_t)pid)
+		return -1;
+	(void)syscall(SYS_fcntl, (int)fd, F_SETFD, FD_CLOEXEC);
+	return move_high((int)fd);
 }
 
 static void
-set_down_until(int64_t t)
+note_peer(int fd)
 {
-	__atomic_store_n(&g.shared->down_until, t, __ATOMIC_RELAXED);
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+		g.session_pid = cr.pid;
 }
 
-static void
-conn_free(struct conn *c)
+long
+zmx_conn_session_pid(void)
 {
-	if (c == NULL)
-		return;
-	/* A socket of an earlier generation belongs to a context whose
-	 * threads stayed in the parent: touching it could hang. */
-	if (c->sock != NULL && c->gen == g.gen)
-		zmq_close(c->sock);
-	zmx_buf_free(&c->buf);
-	free(c);
+	return g.session_pid;
 }
 
 static void
 thread_exit(void *p)
 {
-	struct conn *c = p;
-
-	if (c == tconn)
-		tconn = NULL;
-	conn_free(c);
+	(void)p;
+	if (t_fd >= 0 && t_pid == sys_getpid())
+		sys_close(t_fd);
+	t_fd = -1;
 }
 
 int
 zmx_conn_init(void)
 {
-	const char *s;
-	char why[256];
-	int i, hi, lo;
+	const char *dir = getenv("ZMX_SESSION_DIR"), *s;
+	struct stat st;
 
-	s = getenv("ZMX_ENDPOINT");
-	snprintf(g.endpoint, sizeof(g.endpoint), "%s",
-	    s && *s ? s : CONN_DEFAULT_ENDPOINT);
 	s = getenv("ZMX_TIMEOUT_MS");
-	g.timeout_ms = s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT;
-	pthread_key_create(&g.key, thread_exit);
-	shared_map();
-
-	s = getenv("ZMX_SESSION");
-	if (s != NULL && strlen(s) == 2 * ZMX_TOKEN_LEN) {
-		for (i = 0; i < ZMX_TOKEN_LEN; i++) {
-			hi = zmx_hex_value(s[2 * i]);
-			lo = zmx_hex_value(s[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				break;
-			g.token[i] = (uint8_t)(hi << 4 | lo);
-		}
-		if (i < ZMX_TOKEN_LEN) {
-			zmx_warn("ZMX_SESSION is not %d hex digits; using a "
-			    "session of this process only", 2 * ZMX_TOKEN_LEN);
-			s = NULL;
-		}
-	} else
-		s = NULL;
-	if (s == NULL && getrandom(g.token, sizeof(g.token), 0) !=
-	    sizeof(g.token))
-		return -EIO;
-
-	if ((s = getenv("ZMX_KEY")) != NULL && *s != '\0') {
-		struct zmx_keypair *srv = NULL;
-		const char *sp = getenv("ZMX_SERVER_KEY");
-
-		if (zmx_keys_load(s, 1, &g.kp, why, sizeof(why)) < 0) {
-			zmx_err("ZMX_KEY %s: %s", s, why);
-			return -EINVAL;
-		}
-		if (sp == NULL || zmx_keys_load(sp, 0, &srv, why,
-		    sizeof(why)) < 0) {
-			zmx_err("ZMX_SERVER_KEY %s: %s", sp ? sp : "(unset)",
-			    sp ? why : "needed with ZMX_KEY");
-			return -EINVAL;
-		}
-		memcpy(g.server_pub, srv->public, sizeof(g.server_pub));
-		zmx_keys_free(srv);
-	} else
-		/* without keys agentd wants the cookie of its user; a
-		 * missing one is agentd's to refuse, naming its file */
-		g.cookie_len = zmx_cookie_client(g.cookie);
+	g.wait_ms = (s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT) +
+	    CONN_SESSION_GRACE;
+	pthread_key_create(&thread_key, thread_exit);
+	if (dir != NULL && *dir == '/') {
+		if ((size_t)snprintf(g.path, sizeof(g.path), "%s/%s", dir,
+		    ZMX_LOCAL_SOCK) >= sizeof(g.path))
+			g.path[0] = '\0';
+		if (syscall(SYS_stat, dir, &st) == 0)
+			g.owner = st.st_uid;
+		else
+			g.owner = geteuid();
+	}
+	if ((g.root = inherited_root()) >= 0) {
+		g.root_pid = sys_getpid();
+		note_peer(g.root);
+	}
+	if (g.root < 0 && g.path[0] == '\0') {
+		zmx_err("no session: ZMX_SESSION_DIR is not set (start the "
+		    "agent with 'zmx run'); every path stays local");
+		return -ENOENT;
+	}
 	return 0;
+}
+
+/* Writes all of buf, passing nothing. 0 or -errno. */
+static int
+send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = zmx_local_send(fd, p, len, -1, 0);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes by deadline; an fd on the way goes to *fdp. */
+static int
+recv_all(int fd, void *buf, size_t len, int *fdp, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char *p = buf;
+	int64_t left;
+	ssize_t n;
+
+	while (len > 0) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = syscall(SYS_poll, &pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		n = zmx_local_recv(fd, p, len, fdp, 0);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Receives one frame into f (its buffer malloc'd). 0 or -errno. */
+static int
+recv_frame(int fd, struct zmx_frame *f, int64_t deadline)
+{
+	unsigned char h[ZMX_LOCAL_HDR];
+	char why[256];
+	uint32_t len;
+	void *buf;
+	int pfd = -1, r;
+
+	memset(f, 0, sizeof(*f));
+	if ((r = recv_all(fd, h, sizeof(h), &pfd, deadline)) < 0)
+		goto fail;
+	len = zmx_local_len(h);
+	r = -EPROTO;
+	if (len > ZMX_MAX_FRAME || (buf = malloc(len ? len : 1)) == NULL)
+		goto fail;
+	if ((r = recv_all(fd, buf, len, &pfd, deadline)) < 0) {
+		free(buf);
+		goto fail;
+	}
+	f->mem = buf;
+	f->release = free;
+	f->open = 1;
+	if (pfd >= 0) {
+		f->has_fd = 1;
+		f->fd = pfd;
+	}
+	if ((r = zmx_msg_decode(&f->msg, buf, len, why, sizeof(why))) < 0)
+		zmx_warn("session: bad reply: %s", why);
+	return r;
+fail:
+	if (pfd >= 0)
+		sys_close(pfd);
+	return r;
+}
+
+/* One request on fd and its reply, outside the batch machinery: the
+ * CONNECT that makes a connection. Returns the passed fd or -errno. */
+static int
+connect_via(int fd)
+{
+	struct zmx_msg m = { .type = ZMX_MSG_CONNECT, .id = 1 };
+	struct zmx_buf b = { 0 };
+	struct zmx_frame f;
+	unsigned char h[ZMX_LOCAL_HDR];
+	int r;
+
+	if ((r = zmx_msg_encode(&m, &b)) < 0)
+		return r;
+	zmx_local_hdr(h, (uint32_t)b.len);
+	if ((r = send_all(fd, h, sizeof(h))) == 0)
+		r = send_all(fd, b.data, b.len);
+	zmx_buf_free(&b);
+	if (r < 0)
+		return r;
+	if ((r = recv_frame(fd, &f, now_ms() + g.wait_ms)) == 0) {
+		if (f.msg.type == ZMX_MSG_OK && f.has_fd)
+			r = move_high(zmx_frame_take_fd(&f));
+		else
+			r = -EPROTO;
+	}
+	zmx_frame_close(&f);
+	return r;
+}
+
+/* This process's root connection; g.lock held. */
+static int
+root_get(void)
+{
+	pid_t pid = sys_getpid();
+	int r;
+
+	if (g.root >= 0 && g.root_pid == pid)
+		return g.root;
+	if ((r = connect_path()) < 0)
+		return r;
+	note_peer(r);
+	g.root = r;
+	g.root_pid = pid;
+	return r;
+}
+
+/* A new connection to the session. fd or -errno. */
+static int
+conn_new(void)
+{
+	int r, root;
+
+	pthread_mutex_lock(&g.lock);
+	if ((root = root_get()) < 0)
+		r = root;
+	else if ((r = connect_via(root)) < 0 && g.root_pid == sys_getpid()) {
+		/* the root broke: the next request tries a new one */
+		sys_close(g.root);
+		g.root = -1;
+	}
+	pthread_mutex_unlock(&g.lock);
+	return r;
+}
+
+/* This thread's connection. In a vfork child, the parent thread's
+ * (suspended meanwhile): nothing here may change what the parent sees. */
+static int
+conn_fd(void)
+{
+	pid_t pid = sys_getpid();
+	int fd;
+
+	if (t_fd >= 0 && (t_pid == pid || zmx_vcwd_in_vfork()))
+		return t_fd;
+	if (zmx_vcwd_in_vfork())
+		return -EIO;	/* the parent never asked: no room here */
+	if ((fd = conn_new()) < 0) {
+		gone(strerror(-fd));
+		return -EIO;
+	}
+	t_fd = fd;
+	t_pid = pid;
+	pthread_setspecific(thread_key, &t_fd);
+	return fd;
+}
+
+static void
+conn_drop(void)
+{
+	if (t_fd >= 0 && t_pid == sys_getpid())
+		sys_close(t_fd);
+	t_fd = -1;
+}
+
+int
+zmx_conn_session_fd(void)
+{
+	int fd = conn_fd();
+
+	if (fd < 0)
+		return fd;
+	if ((fd = connect_via(fd)) < 0)
+		return fd;
+	/* for the program exec'd next: kept across exec (the caller says
+	 * which fd in ZMX_SESSION_FD) */
+	(void)syscall(SYS_fcntl, fd, F_SETFD, 0);
+	return fd;
 }
 
 void
 zmx_conn_atfork_prepare(void)
 {
 	pthread_mutex_lock(&g.lock);
+	/* a process that changed its uid may not reach the session's
+	 * directory: its child gets a connection made now */
+	if (geteuid() != g.owner && g.root >= 0 && g.root_pid == sys_getpid())
+		g.spare = connect_via(g.root);
 }
 
 void
 zmx_conn_atfork_parent(void)
 {
+	if (g.spare >= 0)
+		sys_close(g.spare);
+	g.spare = -1;
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -219,305 +419,91 @@ void
 zmx_conn_atfork_child(void)
 {
 	pthread_mutex_init(&g.lock, NULL);
-	g.ctx = NULL;		/* abandoned: its threads are not here */
-	g.gen++;
-	tconn = NULL;		/* abandoned too; see conn_free() */
-	memset(stat_req, 0, sizeof(stat_req));
-	stat_rtt = 0;
+	/* the parent's connections stay the parent's */
+	if (g.root >= 0)
+		sys_close(g.root);
+	g.root = g.spare;
+	g.root_pid = sys_getpid();
+	g.spare = -1;
+	if (t_fd >= 0)
+		sys_close(t_fd);
+	t_fd = -1;
 }
 
-/* This thread's connection, made on first use. */
-static struct conn *
-conn_get(void)
-{
-	struct conn *c = tconn;
-	sigset_t all, old;
-	int r;
-
-	if (c != NULL && c->gen == g.gen && c->sock != NULL)
-		return c;
-	if (c == NULL || c->gen != g.gen) {
-		uint32_t nonce;
-
-		if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) !=
-		    (ssize_t)sizeof(nonce))
-			nonce = (uint32_t)now_ms() ^ (uint32_t)getpid() << 12;
-		if ((c = calloc(1, sizeof(*c))) == NULL)
-			return NULL;
-		c->next_id = (uint64_t)nonce << 32;
-		tconn = c;
-		pthread_setspecific(g.key, c);
-	}
-	c->gen = g.gen;
-	c->helloed = 0;
-	/* libzmq's threads must not take the program's signals. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_mutex_lock(&g.lock);
-	if (g.ctx == NULL)
-		g.ctx = zmq_ctx_new();
-	if (g.ctx != NULL)
-		c->sock = zmq_socket(g.ctx, ZMQ_DEALER);
-	pthread_mutex_unlock(&g.lock);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (c->sock == NULL)
-		goto fail;
-	/* No ZMQ_IMMEDIATE: requests queue while the connection is made,
-	 * so the HELLO sent at load overlaps the program's start. A socket
-	 * whose peer stays silent is closed (with linger 0, so nothing it
-	 * queued is ever delivered late). */
-	r = zmx_wire_common_opts(c->sock);
-	if (r == 0)
-		r = zmx_wire_client_keys(c->sock, g.kp, g.server_pub);
-	if (r == 0)
-		r = zmq_connect(c->sock, g.endpoint);
-	if (r != 0) {
-		zmx_err("%s: cannot connect: %s", g.endpoint,
-		    zmq_strerror(errno));
-		zmq_close(c->sock);
-		c->sock = NULL;
-		goto fail;
-	}
-	return c;
-fail:
-	return NULL;
-}
-
-static void
-conn_drop_socket(struct conn *c)
-{
-	if (c->sock != NULL)
-		zmq_close(c->sock);
-	c->sock = NULL;
-	c->helloed = 0;
-	c->hello_sent = 0;
-}
-
-static void
-hello_msg(struct zmx_msg *m, char *client, size_t len)
-{
-	memset(m, 0, sizeof(*m));
-	snprintf(client, len, "libzmx %s pid %ld", ZMX_VERSION,
-	    (long)getpid());
-	m->type = ZMX_MSG_HELLO;
-	m->u.hello.version = ZMX_PROTO_VERSION;
-	m->u.hello.token = g.token;
-	m->u.hello.token_len = sizeof(g.token);
-	m->u.hello.client = client;
-	m->u.hello.cookie = g.cookie;
-	m->u.hello.cookie_len = g.cookie_len;
-}
-
-void
-zmx_conn_preconnect(void)
-{
-	struct zmx_msg hello;
-	struct conn *c;
-	char client[64];
-
-	if ((c = conn_get()) == NULL || c->helloed || c->hello_sent)
-		return;
-	hello_msg(&hello, client, sizeof(client));
-	hello.id = ++c->next_id;
-	if (zmx_wire_send(c->sock, &hello, &c->buf, ZMQ_DONTWAIT) == 0)
-		c->hello_sent = hello.id;
-}
-
-/* Waits for one frame until deadline. 0, -ETIMEDOUT, or -errno. */
+/* Sends the requests (ids from this thread's counter) and collects their
+ * replies, matched by id. 0, or -errno with every frame closed. */
 static int
-recv_until(struct conn *c, struct zmx_frame *f, int64_t deadline)
+batch_once(int fd, struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 {
-	zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLIN };
-	char why[256];
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = zmq_poll(&it, 1, (long)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = zmx_wire_recv(c->sock, f, ZMQ_DONTWAIT, why, sizeof(why));
-		if (r == -EAGAIN || r == -EINTR) {
-			zmx_frame_close(f);
-			continue;
-		}
-		if (r < 0) {
-			zmx_warn("%s: bad reply: %s", g.endpoint, why);
-			zmx_frame_close(f);
-			return -EIO;
-		}
-		return 0;
-	}
-}
-
-/* Sends a frame, waiting up to deadline while the socket's queue is
- * full (its high-water mark). */
-static int
-send_until(struct conn *c, const struct zmx_msg *m, int64_t deadline)
-{
-	zmq_pollitem_t it = { .socket = c->sock, .events = ZMQ_POLLOUT };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		r = zmx_wire_send(c->sock, m, &c->buf, ZMQ_DONTWAIT);
-		if (r != -EAGAIN && r != -EINTR)
-			return r;
-		left = deadline - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (zmq_poll(&it, 1, (long)left) < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-/* Whether a reply says the connection has no session (agentd restarted
- * or forgot it): errno crosses by name, the number is the peer's. */
-static int
-is_lost(const struct zmx_frame *f)
-{
-	return f->open && f->msg.type == ZMX_MSG_ERROR &&
-	    strcmp(f->msg.u.error.errname, "ENOTCONN") == 0;
-}
-
-/* Sends the requests that have no reply in reps yet, with the ids they
- * already carry (a repeat of a change is answered from agentd's reply
- * cache), and waits for their replies. Gives up with -ETIMEDOUT when
- * nothing at all arrives for quiet_ms: a slow link that keeps answering
- * is not a dead one. */
-static int
-batch_once(struct conn *c, struct zmx_msg *reqs, struct zmx_frame *reps,
-    int n, int quiet_ms, int *lost_session)
-{
-	struct zmx_msg hello;
+	struct zmx_buf b = { 0 };
 	struct zmx_frame f;
-	uint64_t first = reqs[0].id, hello_id = 0;
-	int64_t deadline = now_ms() + quiet_ms;
-	char client[64];
-	int i, got = 0, r;
+	int64_t deadline;
+	uint64_t first = 0;
+	size_t at;
+	int i, got = 0, r = 0;
 
-	*lost_session = 0;
-	if (!c->helloed && c->hello_sent)
-		hello_id = c->hello_sent;	/* sent at load, still due */
-	else if (!c->helloed) {
-		hello_msg(&hello, client, sizeof(client));
-		hello.id = hello_id = ++c->next_id;
-		if ((r = send_until(c, &hello, deadline)) < 0)
-			return r;
-		c->hello_sent = hello_id;
-	}
-	for (i = 0; i < n; i++) {
-		if (reps[i].open) {
-			got++;
-			continue;
-		}
-		if ((r = send_until(c, &reqs[i], deadline)) < 0)
-			return r;
-	}
-	__atomic_add_fetch(&stat_rtt, 1, __ATOMIC_RELAXED);
-	while (got < n || (hello_id && !c->helloed)) {
-		if ((r = recv_until(c, &f, deadline)) < 0)
-			return r;
-		deadline = now_ms() + quiet_ms;		/* it answers */
-		if (hello_id && f.msg.id == hello_id) {
-			c->hello_sent = 0;
-			if (f.msg.type == ZMX_MSG_WELCOME)
-				c->helloed = 1;
-			else {
-				r = zmx_conn_reply_err(&f, ZMX_MSG_WELCOME);
-				zmx_err("%s: HELLO refused: %s %s", g.endpoint,
-				    zmx_err_name(r),
-				    f.msg.type == ZMX_MSG_ERROR ?
-				    f.msg.u.error.detail : "");
-				zmx_frame_close(&f);
-				return r < 0 ? r : -EPROTO;
+	for (i = 0; i < n && r == 0; i++) {
+		reqs[i].id = ++t_next;
+		if (i == 0)
+			first = reqs[i].id;
+		/* room for the length, written once the frame is there */
+		at = b.len;
+		if (b.cap < at + ZMX_LOCAL_HDR) {
+			char *p = realloc(b.data, at + 4096);
+
+			if (p == NULL) {
+				r = -ENOMEM;
+				break;
 			}
+			b.data = p;
+			b.cap = at + 4096;
+		}
+		b.len = at + ZMX_LOCAL_HDR;
+		if ((r = zmx_msg_encode(&reqs[i], &b)) < 0)
+			break;
+		zmx_local_hdr((unsigned char *)b.data + at,
+		    (uint32_t)(b.len - at - ZMX_LOCAL_HDR));
+	}
+	if (r == 0)
+		r = send_all(fd, b.data, b.len);
+	zmx_buf_free(&b);
+	deadline = now_ms() + g.wait_ms;
+	while (r == 0 && got < n) {
+		if ((r = recv_frame(fd, &f, deadline)) < 0) {
 			zmx_frame_close(&f);
-			continue;
+			break;
 		}
 		if (f.msg.id < first || f.msg.id >= first + (uint64_t)n ||
 		    reps[f.msg.id - first].open) {
-			zmx_frame_close(&f);	/* a late answer to a timeout */
+			zmx_frame_close(&f);	/* not ours: stale */
 			continue;
 		}
-		i = (int)(f.msg.id - first);
-		reps[i] = f;
+		reps[f.msg.id - first] = f;
 		got++;
-		if (is_lost(&reps[i]))
-			*lost_session = 1;
 	}
-	return 0;
+	return r;
 }
 
 int
 zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 {
-	struct conn *c;
-	int i, lost, r;
+	int fd, i, r;
 
 	for (i = 0; i < n; i++)
 		memset(&reps[i], 0, sizeof(reps[i]));
-	if (down_until() != 0 && now_ms() < down_until())
+	if ((fd = conn_fd()) < 0)
 		return -EIO;
-	if ((c = conn_get()) == NULL)
-		return -EIO;
-	/* every id before anything is sent: a repeat carries the same */
-	for (i = 0; i < n; i++) {
-		reqs[i].id = ++c->next_id;
-		if (reqs[i].type < ZMX_MSG_MAX)
-			__atomic_add_fetch(&stat_req[reqs[i].type], 1,
-			    __ATOMIC_RELAXED);
-	}
-	r = batch_once(c, reqs, reps, n, g.timeout_ms / 2, &lost);
-	if (r == -ETIMEDOUT) {
-		/* silent for half the time: the connection may be dead
-		 * without knowing it (a dropped link, a NAT that forgot
-		 * it). The rest on a new one, with the same ids. */
-		conn_drop_socket(c);
-		if ((c = conn_get()) == NULL) {
-			r = -EIO;
-			goto fail;
-		}
-		r = batch_once(c, reqs, reps, n, g.timeout_ms -
-		    g.timeout_ms / 2, &lost);
-	}
-	if (r == 0 && lost) {
-		/* agentd restarted and forgot us: join again, ask again
-		 * what it answered ENOTCONN, which it did not carry out */
-		for (i = 0; i < n; i++)
-			if (is_lost(&reps[i]))
-				zmx_frame_close(&reps[i]);
-		c->helloed = 0;
-		c->hello_sent = 0;
-		r = batch_once(c, reqs, reps, n, g.timeout_ms, &lost);
-	}
-	if (r == 0) {
-		if (down_until() != 0)
-			set_down_until(0);
+	if ((r = batch_once(fd, reqs, reps, n)) == 0)
 		return 0;
-	}
-fail:
 	for (i = 0; i < n; i++)
 		zmx_frame_close(&reps[i]);
-	if (r == -ETIMEDOUT || r == -EIO) {
-		zmx_err("%s: no answer from agentd for %d ms: EIO (the "
-		    "session fails fast for %d ms)", g.endpoint, g.timeout_ms,
-		    CONN_DOWN_MS);
-		set_down_until(now_ms() + CONN_DOWN_MS);
-		if (c != NULL)
-			conn_drop_socket(c);	/* late replies must not confuse */
-		return -EIO;
-	}
-	/* a refused HELLO: the program's own call did not fail, the
-	 * portal did (the stderr line says why) */
-	conn_drop_socket(c);
+	if (r == -ETIMEDOUT)
+		gone("no answer in time");
+	else if (r != -EPROTO && r != -ENOMEM)
+		gone(strerror(-r));
+	/* what is left on this connection would confuse the next call */
+	if (!zmx_vcwd_in_vfork())
+		conn_drop();
 	return -EIO;
 }
 
@@ -543,23 +529,4 @@ zmx_conn_call(struct zmx_msg *req, struct zmx_frame *rep, unsigned want)
 	if ((r = zmx_conn_batch(req, rep, 1)) < 0)
 		return r;
 	return zmx_conn_reply_err(rep, want);
-}
-
-void
-zmx_conn_print_stats(int fd)
-{
-	char line[2048];
-	size_t n;
-	int i;
-
-	n = snprintf(line, sizeof(line), "zmx: stats: pid %ld: %lu round "
-	    "trips;", (long)getpid(), stat_rtt);
-	for (i = 0; i < ZMX_MSG_MAX && n < sizeof(line); i++)
-		if (stat_req[i] && zmx_msg_name(i))
-			n += snprintf(line + n, sizeof(line) - n, " %s %lu",
-			    zmx_msg_name(i), stat_req[i]);
-	if (n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	(void)zmx_io_write_all(fd, line, n, -1);
 }

@@ -1,21 +1,22 @@
-/* conn.h - the shim's link to agentd: one DEALER socket per thread (ZeroMQ
- * sockets are not thread-safe), one context per process, all joined to one
- * session by token (DESIGN.md decision 5). Requests are pipelined and
- * matched to replies by id. */
+/* conn.h - the shim's link to its session process (zmx run): one Unix
+ * socket connection per thread, made from the process's root connection,
+ * requests matched to replies by id. The session holds the one connection
+ * to agentd (DESIGN.md decision 5). */
 #ifndef ZMX_CONN_H
 #define ZMX_CONN_H
 
-#include "wire.h"
+#include "msg.h"
 
-/* Reads ZMX_ENDPOINT, ZMX_KEY, ZMX_SERVER_KEY, ZMX_SESSION, ZMX_TIMEOUT_MS.
- * Returns 0 or -errno (a line on stderr names the problem). */
+/* Reads ZMX_SESSION_DIR, ZMX_SESSION_FD and ZMX_TIMEOUT_MS. Returns 0 or
+ * -errno (a line on stderr names the problem). */
 int	zmx_conn_init(void);
 
 /* Sends n requests (ids assigned here), waits for all n replies, in
  * one round trip. reps[i] answers reqs[i] and must be zmx_frame_close()d
  * whatever the result. Returns 0 if every reply arrived (some may be
- * ERROR: see zmx_conn_reply_err); -EIO if agentd did not answer in time
- * (one stderr line says so, naming the endpoint). */
+ * ERROR: see zmx_conn_reply_err; the session answers EIO for agentd when
+ * agentd did not answer in time); -EIO if the session is gone (one
+ * stderr line says so, naming its socket). */
 int	zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n);
 
 /* One request, one reply of type want: 0, or -errno from an ERROR reply,
@@ -27,18 +28,18 @@ int	zmx_conn_call(struct zmx_msg *req, struct zmx_frame *rep,
  * want, 0 if rep is of type want. */
 int	zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want);
 
-/* Starts connecting and queues the HELLO without waiting: the program's
- * own start-up then hides the TCP and CURVE handshakes. */
-void	zmx_conn_preconnect(void);
+/* A new connection for the program an exec starts, without
+ * close-on-exec (passed as ZMX_SESSION_FD=FD:SESSION_PID). fd or -errno. */
+int	zmx_conn_session_fd(void);
+/* The session's pid, for ZMX_SESSION_FD; 0 if unknown. */
+long	zmx_conn_session_pid(void);
 
-/* Around fork: the lock is taken before, released after; in the child
- * the parent's context and sockets are forgotten without being touched
- * (their threads are not in this process). */
+/* Around fork: the lock is taken before, released after; the child
+ * forgets the parent's connections (closing only its copies) and makes
+ * its own on first use, or takes one made before the fork when it may not
+ * reach the session's directory (a changed uid). */
 void	zmx_conn_atfork_prepare(void);
 void	zmx_conn_atfork_parent(void);
 void	zmx_conn_atfork_child(void);
-
-/* Statistics for ZMX_STATS: round trips and requests per type. */
-void	zmx_conn_print_stats(int fd);
 
 #endif

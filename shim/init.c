@@ -1,6 +1,6 @@
 /* init.c - the shim's start and end in the program: load the policy, join
  * agentd's session, adopt remote fds inherited across exec; at exit, write
- * back what is still open and print ZMX_STATS figures. */
+ * back what is still open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,10 +27,6 @@ __thread struct zmx_tls zmx_tls __attribute__((tls_model("initial-exec")));
 int zmx_shim_ready;
 struct zmx_policy zmx_policy;
 unsigned zmx_umask = 022;
-
-/* ZMX_STATS: where the figures go. A dup of stderr taken at start-up,
- * since programs like cat close fd 2 before exit. -1: no statistics. */
-static int stats_fd = -1;
 
 static int
 load_policy(void)
@@ -99,8 +95,6 @@ atfork_child(void)
 __attribute__((constructor)) static void
 zmx_init(void)
 {
-	const char *s;
-
 	zmx_real_init();
 	zmx_tls.depth++;	/* our own calls below go to libc */
 	zmx_log_init("zmx", getenv);
@@ -115,11 +109,7 @@ zmx_init(void)
 	zmx_umask = real_umask(0);
 	real_umask(zmx_umask);
 	zmx_memfd_adopt();
-	zmx_conn_preconnect();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	s = getenv("ZMX_STATS");
-	if (s != NULL && *s != '\0' && strcmp(s, "0") != 0)
-		stats_fd = real_fcntl(2, F_DUPFD_CLOEXEC, 100);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);
 out:
 	zmx_tls.depth--;
@@ -135,7 +125,5 @@ zmx_fini(void)
 	 * what they hold reaches the memfd before it is written back */
 	fflush(NULL);
 	zmx_fs_flush_all();
-	if (stats_fd >= 0)
-		zmx_conn_print_stats(stats_fd);
 	zmx_tls.depth--;
 }

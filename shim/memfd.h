@@ -8,11 +8,7 @@
 #include <sys/types.h>
 
 #include "fdtab.h"
-
-/* The mtime a clean memfd carries: a write moves it, so "changed since
- * fetched" is one fstat, and it survives exec (an adopted fd). */
-#define ZMX_MEMFD_CLEAN_SEC	1
-#define ZMX_MEMFD_CLEAN_NSEC	20251125
+#include "local.h"
 
 /* Whether a memfd's attributes show its content as fetched. */
 static inline int

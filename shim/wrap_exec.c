@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "fs.h"
 #include "guard.h"
 #include "real.h"
@@ -26,6 +28,8 @@ extern char **environ;
 
 #define CWD_VAR		"ZMX_CWD="
 #define CWD_VAR_LEN	(sizeof(CWD_VAR) - 1)
+#define FD_VAR		"ZMX_SESSION_FD="
+#define FD_VAR_LEN	(sizeof(FD_VAR) - 1)
 #define ENV_MAX		65536	/* entries copied; past that, as given */
 
 static size_t
@@ -38,10 +42,14 @@ env_count(char *const envp[])
 	return n;
 }
 
-/* Copies envp into ne[] (n + 2 slots) with ZMX_CWD set from the vcwd,
- * using var[] (PATH_MAX + CWD_VAR_LEN + 1) for the entry. */
+/* Copies envp into ne[] (n + 3 slots) with ZMX_CWD set from the vcwd,
+ * using var[] (PATH_MAX + CWD_VAR_LEN + 1) for the entry, and with
+ * ZMX_SESSION_FD naming sfd (if >= 0) in fdvar[64]: the new program's
+ * connection to the session, made here, so that it needs no access to
+ * the session's directory (a program that changed its uid). */
 static char **
-env_with_cwd(char *const envp[], size_t n, char **ne, char *var)
+env_with_cwd(char *const envp[], size_t n, char **ne, char *var, int sfd,
+    char *fdvar)
 {
 	size_t i, j = 0;
 	int len;
@@ -50,11 +58,30 @@ env_with_cwd(char *const envp[], size_t n, char **ne, char *var)
 	len = zmx_vcwd_get(var + CWD_VAR_LEN, PATH_MAX);
 	var[CWD_VAR_LEN + (len > 0 ? len : 0)] = '\0';
 	for (i = 0; i < n; i++)
-		if (strncmp(envp[i], CWD_VAR, CWD_VAR_LEN) != 0)
+		if (strncmp(envp[i], CWD_VAR, CWD_VAR_LEN) != 0 &&
+		    strncmp(envp[i], FD_VAR, FD_VAR_LEN) != 0)
 			ne[j++] = envp[i];
 	ne[j++] = var;
+	if (sfd >= 0) {
+		snprintf(fdvar, 64, FD_VAR "%d:%ld", sfd,
+		    zmx_conn_session_pid());
+		ne[j++] = fdvar;
+	}
 	ne[j] = NULL;
 	return ne;
+}
+
+/* A connection for the program to come, or -1. */
+static int
+exec_session_fd(void)
+{
+	int fd = -1;
+
+	if (zmx_guard_enter()) {
+		fd = zmx_conn_session_fd();
+		zmx_guard_leave();
+	}
+	return fd < 0 ? -1 : fd;
 }
 
 /* Writes back what this process changed, unless it is a vfork child
@@ -69,7 +96,9 @@ exec_prepare(void)
 	}
 }
 
-/* Runs call with env replaced by a copy carrying ZMX_CWD. */
+/* Runs call with env replaced by a copy carrying ZMX_CWD and
+ * ZMX_SESSION_FD; the fd is closed here once call returns (a failed
+ * exec, or a spawn whose child has its own copy). */
 #define WITH_CWD_ENV(env, call) do {					\
 	size_t n_;							\
 	exec_prepare();							\
@@ -77,12 +106,18 @@ exec_prepare(void)
 	if (!zmx_policy.any_remote || n_ > ENV_MAX)			\
 		return (call);						\
 	{								\
-		char *ne_[n_ + 2], var_[PATH_MAX + CWD_VAR_LEN + 1];	\
+		char *ne_[n_ + 3], var_[PATH_MAX + CWD_VAR_LEN + 1];	\
+		char fdvar_[64];					\
 		char *const *env_saved_ = (env);			\
-		int r_;							\
-		(env) = env_with_cwd(env_saved_, n_, ne_, var_);	\
+		int r_, e_, sfd_ = exec_session_fd();			\
+		(env) = env_with_cwd(env_saved_, n_, ne_, var_, sfd_,	\
+		    fdvar_);						\
 		r_ = (call);						\
+		e_ = errno;						\
 		(env) = env_saved_;					\
+		if (sfd_ >= 0)						\
+			real_close(sfd_);				\
+		errno = e_;						\
 		return r_;						\
 	}								\
 } while (0)

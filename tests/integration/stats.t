@@ -1,5 +1,6 @@
 #!/bin/bash
-# ZMX_STATS counts round trips honestly, and the counts show the design's
+# zmx run --stats (or ZMX_STATS=1) counts the session's round trips
+# honestly, every process included, and the counts show the design's
 # promises: opening and reading a small remote file is one round trip, and
 # `ls -l` gets every entry's attributes with the listing, not a stat each.
 . "$(dirname "$0")/../lib.sh"
@@ -27,19 +28,19 @@ stats_run() {
 # there is not exactly one such line
 rtt() {
 	[ "$(grep -c '^zmx: stats:' "$1")" = 1 ] || return 0
-	sed -n 's/^zmx: stats: pid [0-9]*: \([0-9]*\) round trips;.*/\1/p' "$1"
+	sed -n 's/^zmx: stats: session pid [0-9]*: \([0-9]*\) round trips;.*/\1/p' "$1"
 }
 
 stats_run "$T/o" "$T/e" cat a.txt
 is "$(cat "$T/o")" "alpha" "cat printed the remote file"
-like "$(cat "$T/e")" "^zmx: stats: pid [0-9]+: [0-9]+ round trips;" \
-    "ZMX_STATS=1 prints a stats line with round trips on stderr"
+like "$(cat "$T/e")" "^zmx: stats: session pid [0-9]+: [0-9]+ round trips;" \
+    "ZMX_STATS=1 prints the session's stats line on stderr"
 cat1=$(rtt "$T/e")
-ok $([ -n "$cat1" ]; echo $?) "exactly one stats line for one process"
+ok $([ -n "$cat1" ]; echo $?) "exactly one stats line for the session"
 
 stats_run "$T/o0" "$T/e0" true
 base=$(rtt "$T/e0")
-ok $([ -n "$base" ]; echo $?) "a program that touches nothing prints its stats line too"
+ok $([ -n "$base" ]; echo $?) "a session whose program touches nothing prints its stats line too"
 is "$((cat1 - ${base:-0}))" 1 \
     "cat of a small file costs 1 round trip beyond start-up ($base)"
 
@@ -63,9 +64,18 @@ ok $([ -n "$ls1" ] && [ -n "$ls50" ] && [ "$ls50" -le $((ls1 + 1)) ]; echo $?) \
 # A write is counted too, and lands remotely.
 stats_run "$T/o" "$T/e" cp a.txt copied.txt
 is "$(cat "$T/o")" "" "cp prints nothing"
-like "$(cat "$T/e")" "^zmx: stats: pid [0-9]+: [0-9]+ round trips; .*put [0-9]+" \
+like "$(cat "$T/e")" "^zmx: stats: session pid [0-9]+: [0-9]+ round trips; .*put [0-9]+" \
     "cp's stats count the put that wrote the file back"
 is "$(cat "$R/ws/copied.txt" 2>&1)" "alpha" "the copy is on the remote side"
+
+# Every process counts: bash's own setenv once hid ZMX_STATS from the
+# shim, and each process printed its own line.
+stats_run "$T/o" "$T/e" bash -c 'cat a.txt; sh -c "cat b.txt"; true'
+is "$(cat "$T/o")" "$(printf 'alpha\nbeta')" "bash, sh and cat printed both files"
+sh2=$(rtt "$T/e")
+ok $([ -n "$sh2" ] && [ "$sh2" -ge 2 ]; echo $?) \
+    "one stats line for bash, sh and two cats, counting both opens ($sh2)"
+like "$(cat "$T/e")" " open [2-9]" "the session counted both opens"
 
 local_untouched
 done_testing

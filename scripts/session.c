@@ -1,0 +1,155 @@
+/* session.c - the session's loop: one epoll set over the local socket and
+ * its clients, the link to agentd and the signals zmx run watches. It
+ * ends when the agent has ended and nothing is in flight, then prints the
+ * session's totals if asked (session.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "session.h"
+
+#define SESSION_EVENTS	64
+
+static int sig_tag, link_tag;
+static int epfd = -1;
+
+int
+zmx_session_open(const char *dir)
+{
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -errno;
+	return zmx_local_listen(dir, epfd);
+}
+
+/* Whether process p is agent or runs under it, by /proc's parent links. */
+static int
+is_under(pid_t p, pid_t agent)
+{
+	char path[64], line[256];
+	FILE *f;
+	int depth;
+	long pp;
+
+	for (depth = 0; depth < 64 && p > 1; depth++) {
+		if (p == agent)
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%ld/status", (long)p);
+		if ((f = fopen(path, "re")) == NULL)
+			return 0;
+		pp = 0;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "PPid: %ld", &pp) == 1)
+				break;
+		fclose(f);
+		p = (pid_t)pp;
+	}
+	return 0;
+}
+
+/* Handles the queued signals; 1 once agent has been reaped (*st set). */
+static int
+signals(int sfd, pid_t agent, int *st)
+{
+	struct signalfd_siginfo si;
+	int done = 0, w_st;
+	pid_t w;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			/* one a process outside the agent sent zmx run
+			 * (kill -TERM), passed on; one from the agent's own
+			 * tree (kill 0) is not meant to come back */
+			if ((si.ssi_code == SI_USER ||
+			    si.ssi_code == SI_QUEUE) &&
+			    !is_under((pid_t)si.ssi_pid, agent))
+				(void)kill(agent, (int)si.ssi_signo);
+			continue;
+		}
+	}
+	while ((w = waitpid(-1, &w_st, WNOHANG)) > 0)
+		if (w == agent) {
+			*st = w_st;
+			done = 1;
+		}
+	return done;
+}
+
+static void
+print_stats(void)
+{
+	char line[4096];
+	size_t n;
+	int i;
+
+	n = (size_t)snprintf(line, sizeof(line), "zmx: stats: session pid "
+	    "%ld: %lu round trips;", (long)getpid(), zmx_local_round_trips);
+	for (i = 0; i < ZMX_MSG_MAX && n < sizeof(line); i++)
+		if (zmx_link_stats.req[i] && zmx_msg_name(i))
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+			    " %s %lu", zmx_msg_name(i), zmx_link_stats.req[i]);
+	if (n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "; %llu "
+		    "bytes out, %llu bytes in; %lu retries, %lu timeouts\n",
+		    (unsigned long long)zmx_link_stats.bytes_out,
+		    (unsigned long long)zmx_link_stats.bytes_in,
+		    zmx_link_stats.retries, zmx_link_stats.timeouts);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	(void)zmx_io_write_all(2, line, n, -1);
+}
+
+int
+zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
+    const sigset_t *sigs)
+{
+	struct epoll_event ev[SESSION_EVENTS], e;
+	int sfd, lfd = -1, nfd, i, n, timeout, st = 0, done = 0;
+
+	if ((sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		zmx_err("session: signalfd: %s", strerror(errno));
+		return 1 << 8;
+	}
+	e.events = EPOLLIN;
+	e.data.ptr = &sig_tag;
+	(void)epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &e);
+	(void)zmx_link_init(cfg);	/* failing: requests get EIO */
+	for (;;) {
+		/* a new connection has a new fd to watch */
+		if ((nfd = zmx_link_fd()) != lfd && nfd >= 0) {
+			e.events = EPOLLIN;
+			e.data.ptr = &link_tag;
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, nfd, &e) < 0 &&
+			    errno == EEXIST)
+				(void)epoll_ctl(epfd, EPOLL_CTL_MOD, nfd, &e);
+			lfd = nfd;
+		}
+		timeout = zmx_link_tick();
+		if (done && !zmx_link_busy())
+			break;
+		if (done && (timeout < 0 || timeout > 100))
+			timeout = 100;
+		n = epoll_wait(epfd, ev, SESSION_EVENTS, timeout);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr == &sig_tag) {
+				if (signals(sfd, agent, &st))
+					done = 1;
+			} else if (ev[i].data.ptr != &link_tag)
+				zmx_local_event(ev[i].data.ptr, ev[i].events);
+		}
+		zmx_link_events();
+	}
+	if (cfg->stats)
+		print_stats();
+	zmx_local_fini();
+	zmx_link_fini();
+	close(sfd);
+	close(epfd);
+	return st;
+}
