@@ -17,7 +17,7 @@
 
 #define SESSION_EVENTS	64
 
-static int sig_tag, link_tag;
+static int sig_tag, link_tag, files_tag;
 static int epfd = -1;
 
 int
@@ -55,6 +55,16 @@ is_under(pid_t p, pid_t agent)
 
 /* Handles the queued signals; 1 once agent has been reaped (*st set). */
 static int
+min_ms(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static int
 signals(int sfd, pid_t agent, int *st)
 {
 	struct signalfd_siginfo si;
@@ -84,6 +94,7 @@ signals(int sfd, pid_t agent, int *st)
 static void
 print_stats(void)
 {
+	unsigned long hits, misses, wbs;
 	char line[4096];
 	size_t n;
 	int i;
@@ -94,11 +105,14 @@ print_stats(void)
 		if (zmx_link_stats.req[i] && zmx_msg_name(i))
 			n += (size_t)snprintf(line + n, sizeof(line) - n,
 			    " %s %lu", zmx_msg_name(i), zmx_link_stats.req[i]);
+	zmx_files_stats(&hits, &misses, &wbs);
 	if (n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "; %llu "
-		    "bytes out, %llu bytes in; %lu retries, %lu timeouts\n",
+		    "bytes out, %llu bytes in; file cache %lu hits, %lu "
+		    "misses, %lu write-backs; %lu retries, %lu timeouts\n",
 		    (unsigned long long)zmx_link_stats.bytes_out,
 		    (unsigned long long)zmx_link_stats.bytes_in,
+		    hits, misses, wbs,
 		    zmx_link_stats.retries, zmx_link_stats.timeouts);
 	if (n >= sizeof(line))
 		n = sizeof(line) - 1;
@@ -107,7 +121,7 @@ print_stats(void)
 
 int
 zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
-    const sigset_t *sigs)
+    const sigset_t *sigs, int *lost)
 {
 	struct epoll_event ev[SESSION_EVENTS], e;
 	int sfd, lfd = -1, nfd, i, n, timeout, st = 0, done = 0;
@@ -120,6 +134,7 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
 	e.data.ptr = &sig_tag;
 	(void)epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &e);
 	(void)zmx_link_init(cfg);	/* failing: requests get EIO */
+	(void)zmx_files_init(epfd, &files_tag);
 	for (;;) {
 		/* a new connection has a new fd to watch */
 		if ((nfd = zmx_link_fd()) != lfd && nfd >= 0) {
@@ -130,9 +145,13 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
 				(void)epoll_ctl(epfd, EPOLL_CTL_MOD, nfd, &e);
 			lfd = nfd;
 		}
-		timeout = zmx_link_tick();
-		if (done && !zmx_link_busy())
-			break;
+		timeout = min_ms(zmx_link_tick(), zmx_files_tick());
+		if (done) {
+			/* the agent is gone: every change goes back now */
+			zmx_files_flush_all();
+			if (!zmx_link_busy() && !zmx_files_busy())
+				break;
+		}
 		if (done && (timeout < 0 || timeout > 100))
 			timeout = 100;
 		n = epoll_wait(epfd, ev, SESSION_EVENTS, timeout);
@@ -140,15 +159,18 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
 			if (ev[i].data.ptr == &sig_tag) {
 				if (signals(sfd, agent, &st))
 					done = 1;
-			} else if (ev[i].data.ptr != &link_tag)
+			} else if (ev[i].data.ptr == &files_tag)
+				zmx_files_event();
+			else if (ev[i].data.ptr != &link_tag)
 				zmx_local_event(ev[i].data.ptr, ev[i].events);
 		}
 		zmx_link_events();
 	}
 	if (cfg->stats)
 		print_stats();
-	zmx_local_fini();
 	zmx_link_fini();
+	*lost = zmx_files_fini();
+	zmx_local_fini();
 	close(sfd);
 	close(epfd);
 	return st;

@@ -58,16 +58,46 @@ void	zmx_local_event(void *data, uint32_t events);
 void	zmx_local_fini(void);
 extern unsigned long zmx_local_round_trips;
 
+/* Replies to the client with this serial, if it is still there (else
+ * fd, if any, is closed). */
+void	zmx_local_reply(uint64_t serial, const struct zmx_msg *m, int fd);
+void	zmx_local_error(uint64_t serial, uint64_t id, int err,
+	    const char *detail);
+
+/* ---- the file cache (session_files.c) ---- */
+
+int	zmx_files_init(int epfd, void *tag);
+void	zmx_files_event(void);		/* the inotify fd is readable */
+int	zmx_files_tick(void);		/* due write-backs; ms to the next */
+void	zmx_files_fopen(uint64_t serial, const struct zmx_msg *m);
+void	zmx_files_fsync(uint64_t serial, const struct zmx_msg *m);
+/* Before m goes to agentd: 0, or 1 if it must wait for write-backs of
+ * the files it names, after which go(arg) runs. */
+int	zmx_files_barrier(const struct zmx_msg *m, void (*go)(void *),
+	    void *arg);
+/* What m will change in the cache if agentd carries it out: a note to
+ * apply (ok: it was) once the answer is in. NULL: nothing. */
+struct zmx_files_note;
+struct zmx_files_note *zmx_files_note(const struct zmx_msg *m);
+void	zmx_files_apply(struct zmx_files_note *n, int ok);
+void	zmx_files_flush_all(void);	/* the session's end */
+int	zmx_files_busy(void);
+/* Keeps what was not written back in recovery files; returns how many. */
+int	zmx_files_fini(void);
+void	zmx_files_stats(unsigned long *hits, unsigned long *misses,
+	    unsigned long *writebacks);
+
 /* ---- the loop (session.c) ---- */
 
 /* The epoll set and the listening socket in dir, before the agent
  * starts (it connects at once). 0 or -errno after a message. */
 int	zmx_session_open(const char *dir);
-/* Serves until agent (a child) has ended and nothing is in flight; the
- * signals in sigs are blocked already (SIGCHLD among them) and those
- * another process sends are passed on to agent. Returns agent's wait
- * status. */
+/* Serves until agent (a child) has ended, every change is written back
+ * and nothing is in flight; the signals in sigs are blocked already
+ * (SIGCHLD among them) and those another process sends are passed on to
+ * agent. Returns agent's wait status; *lost: files that could not be
+ * written back (kept in recovery files). */
 int	zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
-	    const sigset_t *sigs);
+	    const sigset_t *sigs, int *lost);
 
 #endif

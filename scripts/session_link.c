@@ -44,11 +44,13 @@ static struct {
 	int		 helloed;
 	struct lreq	*bucket[LINK_BUCKETS];
 	struct lreq	*head, *tail;
+	struct lreq	*failq;		/* failed at once, told later */
 	int		 busy;
 	int		 unsent;
 	int64_t		 quiet_since;	/* last sign of life, or first wait */
 	int		 retried;	/* this wait went to a new socket */
 	int64_t		 down_until;
+	int		 closing;	/* zmx_link_fini(): nothing goes out */
 	struct zmx_buf	 buf;
 } L;
 
@@ -113,7 +115,7 @@ zmx_link_fd(void)
 int
 zmx_link_busy(void)
 {
-	return L.busy;
+	return L.busy + (L.failq != NULL);
 }
 
 static struct lreq *
@@ -210,29 +212,48 @@ finish(struct lreq *q, struct zmx_frame *rep, int err)
 	free(q);
 }
 
+/* A request that fails at once is told so from zmx_link_events(), never
+ * inside zmx_link_call(): callers need not expect their callback early. */
+static void
+fail_later(struct lreq *q, int err)
+{
+	zmx_buf_free(&q->frame);
+	q->resent_lost = err;		/* the error, for drain_failed() */
+	q->next = L.failq;
+	L.failq = q;
+}
+
+static void
+drain_failed(void)
+{
+	struct lreq *q;
+
+	while ((q = L.failq) != NULL) {
+		L.failq = q->next;
+		q->fn(q->arg, NULL, q->resent_lost);
+		free(q);
+	}
+}
+
 void
 zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 {
 	struct lreq *q;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
-		fn(arg, NULL, -ENOMEM);
-		return;
+		zmx_err("session: out of memory; exiting");
+		exit(1);	/* a session that cannot keep its promises */
 	}
 	q->id = m->id = ++L.next_id;
 	q->type = m->type;
 	q->fn = fn;
 	q->arg = arg;
 	if (zmx_msg_encode(m, &q->frame) < 0) {
-		zmx_buf_free(&q->frame);
-		free(q);
-		fn(arg, NULL, -EINVAL);
+		fail_later(q, -EINVAL);
 		return;
 	}
-	if (L.down_until != 0 && now_ms() < L.down_until) {
-		zmx_buf_free(&q->frame);
-		free(q);
-		fn(arg, NULL, -EIO);
+	if (L.closing || (L.down_until != 0 && now_ms() < L.down_until)) {
+		fail_later(q, -EIO);
 		return;
 	}
 	if (m->type < ZMX_MSG_MAX)
@@ -328,6 +349,7 @@ zmx_link_events(void)
 	size_t len;
 	int ev, r;
 
+	drain_failed();
 	while (L.sock != NULL) {
 		len = sizeof(ev);
 		if (zmq_getsockopt(L.sock, ZMQ_EVENTS, &ev, &len) < 0)
@@ -408,8 +430,12 @@ zmx_link_tick(void)
 void
 zmx_link_fini(void)
 {
-	while (L.head != NULL)
-		finish(L.head, NULL, -EIO);
+	L.closing = 1;
+	while (L.head != NULL || L.failq != NULL) {
+		while (L.head != NULL)
+			finish(L.head, NULL, -EIO);
+		drain_failed();
+	}
 	if (L.sock != NULL)
 		zmq_close(L.sock);
 	if (L.ctx != NULL)

@@ -44,6 +44,9 @@ struct client {
 struct fwd {
 	uint64_t	 serial;
 	uint64_t	 id;		/* the client's */
+	struct zmx_files_note *note;	/* what its success changes */
+	struct zmx_buf	 held;		/* the request, while a barrier
+					 * holds it back */
 };
 
 static int listen_kind;
@@ -199,12 +202,33 @@ client_error(struct client *c, uint64_t id, int err, const char *detail)
 	client_reply(c, &m, -1);
 }
 
+void
+zmx_local_reply(uint64_t serial, const struct zmx_msg *m, int fd)
+{
+	struct client *c = client_find(serial);
+
+	if (c != NULL)
+		client_reply(c, m, fd);
+	else if (fd >= 0)
+		close(fd);
+}
+
+void
+zmx_local_error(uint64_t serial, uint64_t id, int err, const char *detail)
+{
+	struct client *c = client_find(serial);
+
+	if (c != NULL)
+		client_error(c, id, err, detail);
+}
+
 static void
 forwarded(void *arg, struct zmx_frame *rep, int err)
 {
 	struct fwd *w = arg;
 	struct client *c = client_find(w->serial);
 
+	zmx_files_apply(w->note, err == 0 && rep->msg.type != ZMX_MSG_ERROR);
 	if (c != NULL) {
 		c->waiting--;
 		if (err < 0)
@@ -216,6 +240,26 @@ forwarded(void *arg, struct zmx_frame *rep, int err)
 		}
 	}
 	free(w);
+}
+
+/* A request held back by a barrier goes on. */
+static void
+resume(void *arg)
+{
+	struct fwd *w = arg;
+	struct zmx_msg m;
+	char why[256];
+
+	if (zmx_msg_decode(&m, w->held.data, w->held.len, why,
+	    sizeof(why)) < 0) {
+		zmx_msg_close(&m);
+		zmx_buf_free(&w->held);
+		forwarded(w, NULL, -EIO);
+		return;
+	}
+	zmx_link_call(&m, forwarded, w);
+	zmx_msg_close(&m);
+	zmx_buf_free(&w->held);
 }
 
 /* CONNECT: a socketpair, one end a new client with c's credentials, the
@@ -259,6 +303,10 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 	case ZMX_LOC:
 		if (m.type == ZMX_MSG_CONNECT)
 			do_connect(c, &m);
+		else if (m.type == ZMX_MSG_FOPEN)
+			zmx_files_fopen(c->serial, &m);
+		else if (m.type == ZMX_MSG_FSYNC)
+			zmx_files_fsync(c->serial, &m);
 		else
 			client_error(c, m.id, ENOSYS, "not served here");
 		break;
@@ -268,7 +316,7 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 			    "for its processes");
 			break;
 		}
-		if ((w = malloc(sizeof(*w))) == NULL) {
+		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			client_error(c, m.id, ENOMEM, "session out of memory");
 			break;
 		}
@@ -276,6 +324,15 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 		w->id = m.id;
 		if (c->waiting++ == 0)
 			zmx_local_round_trips++;
+		/* a changed file it names goes to agentd first; the request
+		 * waits, as its bytes (m borrows the input buffer) */
+		if (zmx_msg_encode(&m, &w->held) == 0 &&
+		    zmx_files_barrier(&m, resume, w)) {
+			w->note = zmx_files_note(&m);
+			break;
+		}
+		w->note = zmx_files_note(&m);
+		zmx_buf_free(&w->held);
 		zmx_link_call(&m, forwarded, w);
 		break;
 	default:

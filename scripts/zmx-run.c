@@ -534,7 +534,7 @@ run_spawn(struct run *run, char **argv, int verbose,
 	sigset_t set, old;
 	size_t i;
 	pid_t pid;
-	int st;
+	int st, lost = 0;
 
 	if (zmx_session_open(cfg->dir) < 0)
 		return ZMX_EXIT_USAGE;
@@ -558,8 +558,12 @@ run_spawn(struct run *run, char **argv, int verbose,
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(run_exec(run, argv, verbose));
 	}
-	st = zmx_session_serve(cfg, pid, &set);
+	st = zmx_session_serve(cfg, pid, &set, &lost);
 	run_session_dir_remove(cfg->dir);
+	/* an agent that did its work while its changes were lost has not
+	 * done it: the recovery files are named above */
+	if (lost > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return ZMX_EXIT_FAIL;
 	return run_status(st);
 }
 

@@ -195,6 +195,12 @@ zmx_conn_init(void)
 		    "agent with 'zmx run'); every path stays local");
 		return -ENOENT;
 	}
+	/* now, while the program has the uid that may reach the session
+	 * (setpriv, su, a daemon dropping privileges come later) */
+	if (g.root < 0 && (g.root = connect_path()) >= 0) {
+		g.root_pid = sys_getpid();
+		note_peer(g.root);
+	}
 	return 0;
 }
 
@@ -422,7 +428,7 @@ zmx_conn_atfork_child(void)
 	/* the parent's connections stay the parent's */
 	if (g.root >= 0)
 		sys_close(g.root);
-	g.root = g.spare;
+	g.root = g.spare >= 0 ? g.spare : connect_path();
 	g.root_pid = sys_getpid();
 	g.spare = -1;
 	if (t_fd >= 0)

@@ -77,9 +77,6 @@ zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	struct zmx_where w;
 
 	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
-	/* a file this process made and has not written back yet exists
-	 * for it, as on a local disk: make it now, then open it */
-	zmx_fs_flush_path(w.rpath, 0);
 	if (flags & O_PATH)
 		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
 		    O_RDONLY;
@@ -101,18 +98,16 @@ int
 zmx_fs_release(int fd)
 {
 	struct zmx_file *f;
-	int last, r = 0;
+	int last;
 
-	/* a vfork child's table is its parent's: leave it, and the
-	 * parent's write-back, alone */
+	/* a vfork child's table is its parent's: leave it alone */
 	if (zmx_fdtab_get(fd) == NULL || zmx_vcwd_in_vfork())
 		return 0;
+	/* the session writes the file back once the kernel has closed the
+	 * description (write-behind): fsync reports a failure */
 	f = zmx_fdtab_take(fd, &last);
-	/* like NFS: close reports a failed write-back, with its reason */
-	if (f != NULL && last && still_ours(fd, f))
-		r = zmx_fs_writeback_err(zmx_memfd_flush(f, fd));
 	zmx_fdtab_unref(f);
-	return r;
+	return 0;
 }
 
 int
@@ -135,19 +130,6 @@ zmx_fs_close(int fd)
 	if (real_close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
-}
-
-int
-zmx_fs_before_dup2(int oldfd, int newfd)
-{
-	struct zmx_file *f = zmx_fdtab_get(newfd);
-
-	/* dup2 closes newfd silently: write it back first, like close;
-	 * the mapping goes only if the dup2 succeeds (zmx_fs_dup_to) */
-	if (oldfd != newfd && f != NULL && f->refs == 1 &&
-	    !zmx_vcwd_in_vfork() && still_ours(newfd, f))
-		(void)zmx_memfd_flush(f, newfd);
-	return 0;
 }
 
 int
@@ -175,51 +157,6 @@ zmx_fs_fsync(int fd)
 	if (f == NULL)
 		LOCAL_RET(real_fsync(fd));
 	return zmx_fs_writeback_err(zmx_memfd_flush(f, fd));
-}
-
-/* Regular files (with rpath, if given): the ones a write-back concerns. */
-static int
-is_reg(const struct zmx_file *f, const void *rpath)
-{
-	return f->kind == ZMX_FILE_REG &&
-	    (rpath == NULL || strcmp(f->rpath, rpath) == 0);
-}
-
-/* Writes back the matching files, outside the fd table's lock: a round
- * trip under it would stall every thread's open and close, and a fork
- * meanwhile. unlink: mark them removed instead. */
-static void
-flush_matching(const char *rpath, int unlink)
-{
-	struct zmx_fdref *v;
-	int i, n;
-
-	if ((n = zmx_fdtab_collect(is_reg, rpath, &v)) < 0)
-		return;
-	for (i = 0; i < n; i++) {
-		if (unlink)
-			v[i].f->unlinked = 1;
-		else if (still_ours(v[i].fd, v[i].f))
-			(void)zmx_memfd_flush(v[i].f, v[i].fd);
-	}
-	zmx_fdtab_release(v, n);
-}
-
-void
-zmx_fs_flush_all(void)
-{
-	if (!zmx_vcwd_in_vfork())
-		flush_matching(NULL, 0);
-}
-
-/* Before a use by path: a dirty open copy written back later would undo
- * a metadata change (its rename replaces the file), and a new file not
- * made on agentd yet (ZMX_O_LAZY) must be there for its own program's
- * open, unlink, access and realpath, as on a local disk. */
-void
-zmx_fs_flush_path(const char *rpath, int unlink)
-{
-	flush_matching(rpath, unlink);
 }
 
 /* ---- stat ---------------------------------------------------------------- */
@@ -272,37 +209,6 @@ zmx_fs_fstat(int fd, struct stat *st)
 	return 0;
 }
 
-/* An fd of this process on rpath whose content changed since it was
- * fetched, or -1: a stat by path must see our own writes, as NFS shows a
- * client its own. */
-struct find_dirty {
-	const char	*rpath;
-	int		 fd;
-};
-
-static void
-find_dirty_one(int fd, struct zmx_file *f, void *arg)
-{
-	struct find_dirty *fd_ = arg;
-	struct stat ms;
-
-	if (fd_->fd >= 0 || f->kind != ZMX_FILE_REG || f->unlinked ||
-	    strcmp(f->rpath, fd_->rpath) != 0)
-		return;
-	if (real_fstat(fd, &ms) == 0 && ms.st_ino == f->memfd_ino &&
-	    !zmx_memfd_is_clean(&ms))
-		fd_->fd = fd;
-}
-
-static int
-dirty_fd(const char *rpath)
-{
-	struct find_dirty f = { rpath, -1 };
-
-	zmx_fdtab_each(find_dirty_one, &f);
-	return f.fd;
-}
-
 int
 zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
@@ -315,8 +221,6 @@ zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return zmx_fs_fstat(dirfd, st);
 	WHERE_OR(&w, dirfd, path, flags & AT_EMPTY_PATH,
 	    real_fstatat(dfd_, p_, st, flags));
-	if ((r = dirty_fd(w.rpath)) >= 0)
-		return zmx_fs_fstat(r, st);
 	/* "link/" names the directory the link leads to, even for lstat */
 	if ((r = remote_stat(w.rpath, (flags & AT_SYMLINK_NOFOLLOW) &&
 	    !w.slash, &a)) < 0)
@@ -393,7 +297,6 @@ zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
 	if (mode == F_OK && zmx_cache_get(w.rpath,
 	    !(flags & AT_SYMLINK_NOFOLLOW), &a))
 		return 0;
-	zmx_fs_flush_path(w.rpath, 0);	/* a new file is there for us */
 	req.type = ZMX_MSG_ACCESS;
 	req.u.access.path = w.rpath;
 	req.u.access.mode = mode;
@@ -414,21 +317,15 @@ fd_where(int fd, struct zmx_where *w)
 		return -ENAMETOOLONG;
 	strcpy(w->rpath, f->rpath);
 	strcpy(w->lpath, f->lpath);
-	if (f->kind == ZMX_FILE_REG && still_ours(fd, f))
-		(void)zmx_memfd_flush(f, fd);
 	return f->kind == ZMX_FILE_TMP ? -EOPNOTSUPP : ZMX_REMOTE;
 }
 
 static int
 where_attr(int dirfd, const char *path, int flags, struct zmx_where *w)
 {
-	int r;
-
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH))
 		return fd_where(dirfd, w);
-	if ((r = zmx_where(dirfd, path, 0, w)) == ZMX_REMOTE)
-		zmx_fs_flush_path(w->rpath, 0);
-	return r;
+	return zmx_where(dirfd, path, 0, w);
 }
 
 /* The target of an attribute change: a remote fd (path NULL) or a path.

@@ -16,12 +16,10 @@
 /* files (fs.c) */
 int	zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode);
 int	zmx_fs_close(int fd);
-/* Unmaps fd before something else closes it (fclose), writing it back if
- * it was this process's last fd on a changed file. 0 or -errno, as
- * zmx_fs_writeback_err() gives it. */
+/* Unmaps fd before something else closes it (fclose). The session
+ * writes the file back once the kernel has closed it. Returns 0. */
 int	zmx_fs_release(int fd);
 int	zmx_fs_dup_to(int oldfd, int newfd, int r);	/* after a real dup */
-int	zmx_fs_before_dup2(int oldfd, int newfd);
 int	zmx_fs_fsync(int fd);
 /* A write-back's -errno as close() and fsync() report it: ENOSPC,
  * EDQUOT, EROFS and the like as they are, the rest as EIO. */
@@ -38,8 +36,6 @@ int	zmx_fs_utimensat(int dirfd, const char *path,
 	    const struct timespec ts[2], int flags);
 int	zmx_fs_truncate(const char *path, off_t len);
 ssize_t	zmx_fs_xattr(int dirfd, const char *path, int op);
-void	zmx_fs_flush_path(const char *rpath, int unlink);
-void	zmx_fs_flush_all(void);
 void	zmx_attr_to_stat(const struct zmx_attr *a, struct stat *st);
 
 /* names (fs_ns.c) */

@@ -49,7 +49,6 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	int r;
 
 	WHERE_OR(&w, dirfd, path, 0, real_unlinkat(dfd_, p_, flags));
 	if (flags & AT_REMOVEDIR) {
@@ -59,13 +58,10 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 		req.type = ZMX_MSG_UNLINK;
 		req.u.unlink.path = w.rpath;
 	}
-	/* a new file not made yet (ZMX_O_LAZY) is made first, so that
-	 * removing it works as on a local disk */
-	if (!(flags & AT_REMOVEDIR))
-		zmx_fs_flush_path(w.rpath, 0);
-	if ((r = zmx_fs_call_ok(&req)) == 0 && !(flags & AT_REMOVEDIR))
-		zmx_fs_flush_path(w.rpath, 1);	/* no write-back now */
-	return r;
+	/* the session makes a new file it holds (ZMX_O_LAZY) first, so
+	 * that removing it works as on a local disk, and then forgets its
+	 * copy (no write-back now) */
+	return zmx_fs_call_ok(&req);
 }
 
 /* Moves any open file of this process along with its name: the file
@@ -136,9 +132,8 @@ zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
 		    rb == ZMX_LOCAL ? np : b.lpath, flags));
 	if (ra != rb)
 		return -EXDEV;	/* mv then copies, as across filesystems */
-	/* what this process still holds open under the old name must reach
-	 * agentd before the name moves */
-	zmx_fs_flush_path(a.rpath, 0);
+	/* what the session holds changed under the old name reaches agentd
+	 * before the name moves (its barrier) */
 	req.type = ZMX_MSG_RENAME;
 	req.u.rename.from = a.rpath;
 	req.u.rename.to = b.rpath;
@@ -168,7 +163,6 @@ zmx_fs_linkat(int od, const char *op, int nd, const char *np, int flags)
 		    rb == ZMX_LOCAL ? np : b.lpath, flags));
 	if (ra != rb)
 		return -EXDEV;
-	zmx_fs_flush_path(a.rpath, 0);
 	req.type = ZMX_MSG_LINK;
 	req.u.link.from = a.rpath;
 	req.u.link.to = b.rpath;
@@ -268,7 +262,6 @@ zmx_fs_realpath(const char *path, char *out)
 	}
 	if (r < 0)
 		return r;
-	zmx_fs_flush_path(w.rpath, 0);	/* a new file is there for us */
 	req.type = ZMX_MSG_REALPATH;
 	req.u.realpath.path = w.rpath;
 	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)

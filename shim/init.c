@@ -114,16 +114,3 @@ zmx_init(void)
 out:
 	zmx_tls.depth--;
 }
-
-__attribute__((destructor)) static void
-zmx_fini(void)
-{
-	if (!zmx_shim_ready)
-		return;
-	zmx_tls.depth++;
-	/* stdio buffers would be flushed after us by exit(): do it now, so
-	 * what they hold reaches the memfd before it is written back */
-	fflush(NULL);
-	zmx_fs_flush_all();
-	zmx_tls.depth--;
-}

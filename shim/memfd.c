@@ -1,7 +1,8 @@
-/* memfd.c - fetch on open, write-back on close (memfd.h). One round trip
- * for a file up to ZMX_CHUNK; bigger files follow in pipelined PREADs. A
- * write-back is PUT chunks into a temporary file that agentd renames over
- * the target, so no reader ever sees half of it. */
+/* memfd.c - remote files as real fds (memfd.h): the session process
+ * fetches a file into its one memfd for the whole session and hands each
+ * opener its own open file description of it; it writes a changed file
+ * back when a writer closes it, however the writer ends. Here: the FOPEN
+ * and FSYNC that ask it, O_TMPFILE memfds, and adopting fds across exec. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,6 @@
 #include "real.h"
 #include "shim.h"
 
-#define MEMFD_WINDOW	8		/* chunks in flight at once */
-#define MEMFD_TRIES	3		/* refetches when a file moves */
 
 static const char *
 kind_prefix(int kind)
@@ -46,140 +45,9 @@ zmx_memfd_create(int kind, const char *lpath, int cloexec)
 	return fd < 0 ? -errno : fd;
 }
 
-static int
-mark_clean(int fd)
-{
-	struct timespec ts[2] = {
-		{ 0, UTIME_OMIT },
-		{ ZMX_MEMFD_CLEAN_SEC, ZMX_MEMFD_CLEAN_NSEC },
-	};
-
-	return real_futimens(fd, ts) < 0 ? -errno : 0;
-}
-
-static int
-same_version(const struct zmx_attr *a, const struct zmx_attr *b)
-{
-	return a->ino == b->ino && a->dev == b->dev && a->size == b->size &&
-	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
-}
-
-/* Fetches the bytes past the first chunk. 0, -EAGAIN if the file changed
- * meanwhile, or -errno. */
-static int
-fetch_rest(int fd, const char *rpath, const struct zmx_attr *st, off_t off)
-{
-	struct zmx_msg req[MEMFD_WINDOW];
-	struct zmx_frame rep[MEMFD_WINDOW];
-	int i, n, r = 0;
-
-	while (off < st->size && r == 0) {
-		for (n = 0; n < MEMFD_WINDOW && off < st->size; n++) {
-			memset(&req[n], 0, sizeof(req[n]));
-			req[n].type = ZMX_MSG_PREAD;
-			req[n].u.pread.path = rpath;
-			req[n].u.pread.off = (uint64_t)off;
-			req[n].u.pread.len = ZMX_CHUNK;
-			off += ZMX_CHUNK;
-		}
-		if ((r = zmx_conn_batch(req, rep, n)) < 0)
-			return r;
-		for (i = 0; i < n; i++) {
-			if (r == 0)
-				r = zmx_conn_reply_err(&rep[i], ZMX_MSG_DATA);
-			if (r == 0 && !same_version(&rep[i].msg.u.data.st, st))
-				r = -EAGAIN;
-			if (r == 0)
-				r = zmx_io_write_all(fd, rep[i].msg.u.data.data,
-				    rep[i].msg.u.data.data_len,
-				    (off_t)req[i].u.pread.off);
-			zmx_frame_close(&rep[i]);
-		}
-	}
-	return r;
-}
-
-static uint32_t
-wire_flags(int flags)
-{
-	uint32_t w = 0;
-
-	/* O_TRUNC changes the file whatever the access mode: agentd
-	 * checks for write access as for a writer */
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-		w |= ZMX_O_WRITE;
-	if (flags & O_CREAT)
-		w |= ZMX_O_CREAT;
-	/* a new file is made by its write-back, atomically with its
-	 * content; an exclusive create must take the name at once */
-	if ((flags & O_CREAT) && !(flags & O_EXCL))
-		w |= ZMX_O_LAZY;
-	if (flags & O_EXCL)
-		w |= ZMX_O_EXCL;
-	/* no ZMX_O_TRUNC: the truncation lands with the write-back, in
-	 * the same atomic rename as the new content, so a write-back that
-	 * fails (agentd killed, disk full) leaves the old content whole */
-	if (flags & O_NOFOLLOW)
-		w |= ZMX_O_NOFOLLOW;
-	if (flags & O_DIRECTORY)
-		w |= ZMX_O_DIRECTORY;
-	if (flags & O_APPEND)
-		w |= ZMX_O_APPEND;
-	return w;
-}
-
-/* Gives the program an fd with its own access mode and O_APPEND: a new
- * open file description of the same memfd, through /proc/self/fd. */
-static int
-reopen_as(int fd, int flags)
-{
-	char p[64];
-	int nfd, want = flags & (O_ACCMODE | O_APPEND | O_CLOEXEC | O_NONBLOCK);
-
-	if ((want & ~O_CLOEXEC) == O_RDWR)
-		return fd;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	nfd = real_openat(AT_FDCWD, p, want);
-	if (nfd < 0)
-		nfd = -errno;
-	real_close(fd);
-	return nfd;
-}
-
-static int
-open_file(struct zmx_file *f, const struct zmx_attr *st, const void *data,
-    size_t len, int flags)
-{
-	int fd, r;
-
-	if ((fd = zmx_memfd_create(ZMX_FILE_REG, f->lpath,
-	    flags & O_CLOEXEC)) < 0)
-		return fd;
-	if ((flags & O_TRUNC) || st->ino == 0) {
-		/* empty and dirty: the close writes the (maybe empty) new
-		 * content back even if the program writes nothing; a file
-		 * not made yet (ino 0, ZMX_O_LAZY) is made then */
-		f->st.size = 0;
-		if (f->st.ino == 0)
-			f->st.nlink = 1;	/* for fstat: it is open */
-		return reopen_as(fd, flags);
-	}
-	if (ftruncate(fd, st->size) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if ((r = zmx_io_write_all(fd, data, len, 0)) < 0)
-		goto fail;
-	if ((off_t)len < st->size &&
-	    (r = fetch_rest(fd, f->rpath, st, (off_t)len)) < 0)
-		goto fail;
-	if ((r = mark_clean(fd)) < 0)
-		goto fail;
-	return reopen_as(fd, flags);
-fail:
-	real_close(fd);
-	return r;
-}
+/* The FOPEN flags: open(2)'s that say what the open does. */
+#define MEMFD_FOPEN_FLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | \
+	O_APPEND | O_NOFOLLOW | O_DIRECTORY)
 
 int
 zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
@@ -187,7 +55,7 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 	struct zmx_file *f = NULL;
 	struct zmx_msg req = { 0 };
 	struct zmx_frame rep = { 0 };
-	int fd = -1, kind, r, tries;
+	int fd = -1, kind, r;
 
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
 		/* unnamed, never visible remotely: nothing to write back */
@@ -199,46 +67,50 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		f->st.mode = S_IFREG | (mode & 07777);
 		goto map;
 	}
-	for (tries = 0; tries < MEMFD_TRIES; tries++) {
-		memset(&req, 0, sizeof(req));
-		req.type = ZMX_MSG_OPEN;
-		req.u.open.path = rpath;
-		req.u.open.flags = wire_flags(flags);
-		req.u.open.mode = mode & 07777 & ~zmx_umask;
-		/* O_TRUNC: the old content is not wanted */
-		req.u.open.max = flags & O_TRUNC ? 0 : ZMX_CHUNK;
-		if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_OPENED)) < 0) {
-			fd = r;
-			goto out;
-		}
-		if (flags & (O_CREAT | O_TRUNC))
-			zmx_cache_invalidate();
-		kind = S_ISDIR(rep.msg.u.opened.st.mode) ? ZMX_FILE_DIR :
-		    ZMX_FILE_REG;
-		if (kind == ZMX_FILE_DIR && (flags & O_ACCMODE) != O_RDONLY) {
+	/* the session holds the file's one copy and hands us our own
+	 * open file description of it (DESIGN.md decision 2) */
+	req.type = ZMX_MSG_FOPEN;
+	req.u.fopen.path = rpath;
+	req.u.fopen.lpath = lpath;
+	req.u.fopen.flags = (uint32_t)(flags & MEMFD_FOPEN_FLAGS);
+	req.u.fopen.mode = mode & 07777 & ~zmx_umask;
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_FILE)) < 0) {
+		fd = r;
+		goto out;
+	}
+	if (flags & (O_CREAT | O_TRUNC))
+		zmx_cache_invalidate();
+	if (S_ISDIR(rep.msg.u.file.st.mode)) {
+		kind = ZMX_FILE_DIR;
+		if ((flags & O_ACCMODE) != O_RDONLY) {
 			fd = -EISDIR;
 			goto out;
 		}
-		if ((f = zmx_file_new(kind, lpath, rpath)) == NULL) {
-			fd = -ENOMEM;
-			goto out;
-		}
-		f->st = rep.msg.u.opened.st;
-		if (kind == ZMX_FILE_DIR)
-			fd = zmx_memfd_create(kind, lpath, flags & O_CLOEXEC);
-		else
-			fd = open_file(f, &f->st, rep.msg.u.opened.data,
-			    rep.msg.u.opened.data_len, flags);
-		zmx_frame_close(&rep);
-		if (fd != -EAGAIN)
-			break;
-		zmx_fdtab_unref(f);	/* changed while fetched: again */
-		f = NULL;
+		fd = zmx_memfd_create(kind, lpath, flags & O_CLOEXEC);
+	} else if (!S_ISREG(rep.msg.u.file.st.mode) || !rep.has_fd) {
+		/* a FIFO, socket or device lives on agentd's side: no
+		 * local program can talk through it (libzmx(7)) */
+		zmx_warn("%s: a remote special file; it cannot be opened "
+		    "here", lpath);
+		fd = -ENXIO;
+		goto out;
+	} else {
+		kind = ZMX_FILE_REG;
+		fd = zmx_frame_take_fd(&rep);
+		if (!(flags & O_CLOEXEC))
+			(void)real_fcntl(fd, F_SETFD, 0);
+		if (flags & O_NONBLOCK)
+			(void)real_fcntl(fd, F_SETFL, real_fcntl(fd, F_GETFL) |
+			    O_NONBLOCK);
 	}
-	if (fd == -EAGAIN)
-		fd = -EIO;
 	if (fd < 0)
 		goto out;
+	if ((f = zmx_file_new(kind, lpath, rpath)) == NULL) {
+		real_close(fd);
+		fd = -ENOMEM;
+		goto out;
+	}
+	f->st = rep.msg.u.file.st;
 map:
 	if ((r = zmx_memfd_map(fd, f)) < 0) {
 		real_close(fd);
@@ -264,71 +136,16 @@ zmx_memfd_map(int fd, struct zmx_file *f)
 int
 zmx_memfd_flush(struct zmx_file *f, int fd)
 {
-	struct zmx_msg req[MEMFD_WINDOW];
-	struct zmx_frame rep[MEMFD_WINDOW];
-	struct stat ms;
-	const char *map = NULL;
-	char p[64];
-	off_t off = 0, size;
-	int rfd = -1, i, n, r = 0, first = 1;
+	struct zmx_msg req = { .type = ZMX_MSG_FSYNC };
+	struct zmx_frame rep = { 0 };
+	int r;
 
-	if (f->kind != ZMX_FILE_REG || f->unlinked)
+	(void)fd;
+	if (f->kind != ZMX_FILE_REG)
 		return 0;
-	if (real_fstat(fd, &ms) < 0)
-		return -errno;
-	if (zmx_memfd_is_clean(&ms))
-		return 0;
-	size = ms.st_size;
-	/* the program's fd may be write-only: read through a new one */
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if ((rfd = real_openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (size > 0 && (map = mmap(NULL, size, PROT_READ, MAP_SHARED, rfd,
-	    0)) == MAP_FAILED) {
-		map = NULL;
-		r = -errno;
-		goto out;
-	}
-	do {
-		for (n = 0; n < MEMFD_WINDOW && (first || off < size); n++) {
-			size_t len = size - off > ZMX_CHUNK ? ZMX_CHUNK :
-			    (size_t)(size - off);
-
-			memset(&req[n], 0, sizeof(req[n]));
-			req[n].type = ZMX_MSG_PUT;
-			req[n].u.put.path = f->rpath;
-			req[n].u.put.off = (uint64_t)off;
-			req[n].u.put.data = map ? map + off : "";
-			req[n].u.put.data_len = len;
-			req[n].u.put.mode = f->st.mode & 07777;
-			req[n].u.put.flags = first ? ZMX_PUT_BEGIN : 0;
-			off += len;
-			if (off >= size)
-				req[n].u.put.flags |= ZMX_PUT_COMMIT;
-			first = 0;
-		}
-		if ((r = zmx_conn_batch(req, rep, n)) < 0)
-			goto out;
-		for (i = 0; i < n; i++) {
-			unsigned want = req[i].u.put.flags & ZMX_PUT_COMMIT ?
-			    ZMX_MSG_ATTR : ZMX_MSG_OK;
-
-			if (r == 0)
-				r = zmx_conn_reply_err(&rep[i], want);
-			if (r == 0 && want == ZMX_MSG_ATTR)
-				f->st = rep[i].msg.u.attr.st;
-			zmx_frame_close(&rep[i]);
-		}
-	} while (r == 0 && off < size);
-	zmx_cache_invalidate();
-	if (r == 0)
-		r = mark_clean(fd);
-out:
-	if (r < 0)
-		zmx_err("write-back of %s: %s", f->lpath, strerror(-r));
-	if (map != NULL)
-		munmap((void *)map, size);
-	real_close(rfd);
+	req.u.fsync.ino = f->memfd_ino;
+	r = zmx_conn_call(&req, &rep, ZMX_MSG_OK);
+	zmx_frame_close(&rep);
 	return r;
 }
 

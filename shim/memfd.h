@@ -22,11 +22,13 @@ zmx_memfd_is_clean(const struct stat *ms)
  * Returns 0 or -errno. */
 int	zmx_memfd_map(int fd, struct zmx_file *f);
 
-/* Opens lpath/rpath remotely with open(2) flags and mode; returns the fd
- * (in fdtab) or -errno. Directories get a placeholder fd of kind DIR. */
+/* Opens lpath/rpath through the session with open(2) flags and mode;
+ * returns the fd (in fdtab) or -errno. Directories get a placeholder fd
+ * of kind DIR. */
 int	zmx_memfd_open(const char *lpath, const char *rpath, int flags,
 	    mode_t mode);
-/* Writes fd's content back if it changed. 0 or -errno. */
+/* Has the session write fd's file back now if it changed (fsync), and
+ * waits. 0 or -errno. */
 int	zmx_memfd_flush(struct zmx_file *f, int fd);
 /* A new memfd for a file, named so that an exec'd program can adopt it.
  * Returns the fd or -errno. */

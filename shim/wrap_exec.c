@@ -84,16 +84,12 @@ exec_session_fd(void)
 	return fd < 0 ? -1 : fd;
 }
 
-/* Writes back what this process changed, unless it is a vfork child
- * (its parent's files are the parent's business). */
+/* What this process changed is the session's to write back, so an exec
+ * has nothing to do first but make sure libc's functions are known. */
 static void
 exec_prepare(void)
 {
 	zmx_real_ensure();
-	if (zmx_guard_enter()) {
-		zmx_fs_flush_all();
-		zmx_guard_leave();
-	}
 }
 
 /* Runs call with env replaced by a copy carrying ZMX_CWD and

@@ -154,7 +154,6 @@ dup2(int fd, int fd2)
 {
 	if (!zmx_guard_enter())
 		return real_dup2(fd, fd2);
-	zmx_fs_before_dup2(fd, fd2);
 	return (int)zmx_guard_ret(zmx_fs_dup_to(fd, fd2, real_dup2(fd, fd2)));
 }
 
@@ -163,7 +162,6 @@ dup3(int fd, int fd2, int flags)
 {
 	if (!zmx_guard_enter())
 		return real_dup3(fd, fd2, flags);
-	zmx_fs_before_dup2(fd, fd2);
 	return (int)zmx_guard_ret(zmx_fs_dup_to(fd, fd2,
 	    real_dup3(fd, fd2, flags)));
 }

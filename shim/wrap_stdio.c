@@ -138,7 +138,6 @@ freopen_any(FILE *(**real)(const char *, const char *, FILE *),
 		zmx_guard_ret(-EBADF);
 		return NULL;
 	}
-	zmx_fs_before_dup2(fd, old);
 	r = zmx_fs_dup_to(fd, old, real_dup2(fd, old));
 	(void)zmx_fs_close(fd);
 	clearerr(fp);

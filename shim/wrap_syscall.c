@@ -126,7 +126,6 @@ static long sys_dup3(const long *a)
 {
 	long r;
 
-	zmx_fs_before_dup2((int)A(0), (int)A(1));
 	r = real_syscall(SYS_dup3, A(0), A(1), A(2));
 	return zmx_fs_dup_to((int)A(0), (int)A(1), (int)r);
 }
@@ -134,7 +133,6 @@ static long sys_dup2(const long *a)
 {
 	long r;
 
-	zmx_fs_before_dup2((int)A(0), (int)A(1));
 	r = real_syscall(SYS_dup2, A(0), A(1));
 	return zmx_fs_dup_to((int)A(0), (int)A(1), (int)r);
 }

@@ -1,0 +1,132 @@
+#!/bin/bash
+# The session process: one file cache for every process of the agent, so
+# that appends, locks and mappings between local processes behave as on a
+# local disk, and what a process wrote reaches agentd however it ends
+# (exit, _exit, a signal, SIGKILL).
+. "$(dirname "$0")/../lib.sh"
+
+command -v flock >/dev/null || skip_all "flock (util-linux) is not installed"
+zmx_start_agentd
+
+# 4 processes appending 10,000 lines each with >>: every line whole
+zmx_run bash -c '
+	for p in 1 2 3 4; do
+		( for i in $(seq 1 10000); do echo "p$p line $i"; done >> log.txt ) &
+	done
+	wait' >"$T/o" 2>"$T/e"
+is "$(wc -l < "$R/ws/log.txt")" 40000 "4 appenders x 10,000 lines: 40,000 lines remotely"
+is "$(grep -cvE '^p[1-4] line [0-9]+$' "$R/ws/log.txt")" 0 "no line torn or mixed"
+is "$(grep -c '^p3 line' "$R/ws/log.txt")" 10000 "each writer's lines all there"
+
+# many short-lived appenders, one open and close each (bash's >> in a loop)
+zmx_run bash -c '
+	for p in 1 2 3 4; do
+		( for i in $(seq 1 500); do echo "q$p $i" >> many.txt; done ) &
+	done
+	wait' >"$T/o" 2>"$T/e"
+is "$(wc -l < "$R/ws/many.txt")" 2000 "4 x 500 appends, each its own open: 2,000 lines"
+
+# a counter under flock from 2 processes x 1,000
+echo 0 > "$R/ws/counter"
+zmx_run bash -c '
+	inc() { for i in $(seq 1 1000); do
+		flock counter.lock -c "n=\$(cat counter); echo \$((n + 1)) > counter"
+	done; }
+	inc & inc & wait' >"$T/o" 2>"$T/e"
+is "$(cat "$R/ws/counter")" 2000 "flock counter from 2 processes x 1,000: exactly 2,000"
+
+# python: lockf waits for the holder, then reads its write
+cat > "$R/ws/lockf.py" <<'EOF'
+import fcntl, os, sys, time
+with open("shared.txt", "r+") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX)
+    if os.fork() == 0:
+        with open("shared.txt", "r+") as g:
+            t = time.time()
+            fcntl.lockf(g, fcntl.LOCK_EX)
+            waited = time.time() - t
+            print("waited" if waited > 0.3 else "did not wait", g.read())
+        os._exit(0)
+    time.sleep(0.6)
+    f.write("holder wrote")
+    f.flush()
+    fcntl.lockf(f, fcntl.LOCK_UN)
+    os.wait()
+EOF
+printf '            ' > "$R/ws/shared.txt"
+zmx_run python3 lockf.py >"$T/o" 2>"$T/e"
+is "$(cat "$T/o")" "waited holder wrote" "lockf waiter blocks until the holder releases, then reads its write"
+
+# mmap MAP_SHARED: one process writes, another reads, agentd gets it
+cat > "$R/ws/mm.py" <<'EOF'
+import mmap, os
+with open("mapped.bin", "r+b") as f:
+    m = mmap.mmap(f.fileno(), 16)
+    m[0:5] = b"HELLO"
+    m.flush()
+    if os.fork() == 0:
+        with open("mapped.bin", "rb") as g:
+            print(g.read(5).decode())
+        os._exit(0)
+    os.wait()
+    m.close()
+EOF
+printf '0123456789abcdef' > "$R/ws/mapped.bin"
+zmx_run python3 mm.py >"$T/o" 2>"$T/e"
+is "$(cat "$T/o")" "HELLO" "a MAP_SHARED write is seen by another process"
+is "$(cat "$R/ws/mapped.bin")" "HELLO56789abcdef" "and reaches agentd after close"
+
+# ends without the shim's help
+zmx_run sh -c 'exec 3>dash.txt; echo hi >&3' >"$T/o" 2>"$T/e"
+is "$(cat "$R/ws/dash.txt" 2>&1)" "hi" "dash: exec 3>f; echo hi >&3 (dash ends with _exit)"
+zmx_run python3 -c 'import os; f = open("exit.txt", "w"); f.write("by _exit"); f.flush(); os._exit(0)' \
+    >"$T/o" 2>"$T/e"
+is "$(cat "$R/ws/exit.txt" 2>&1)" "by _exit" "python os._exit after a write"
+zmx_run bash -c 'python3 -c "
+import os, signal
+f = open(\"killed.txt\", \"w\"); f.write(\"before the kill\"); f.flush()
+os.kill(os.getpid(), signal.SIGKILL)"; true' >"$T/o" 2>"$T/e"
+is "$(cat "$R/ws/killed.txt" 2>&1)" "before the kill" "kill -9 of the writer after its write"
+
+# a file made by one process is there for the next, by path
+zmx_run bash -c 'echo one > made.txt; stat -c %s made.txt; cat made.txt; mv made.txt moved.txt; cat moved.txt' \
+    >"$T/o" 2>"$T/e"
+is "$(cat "$T/o")" "$(printf '4\none\none')" "a new file: stat, cat and mv by other processes see it"
+is "$(cat "$R/ws/moved.txt" 2>&1)" "one" "and agentd has it under its new name"
+ok $([ ! -e "$R/ws/made.txt" ]; echo $?) "and not under the old one"
+
+# fsync reports a write-back; the written bytes arrive
+zmx_run python3 -c 'import os
+f = open("synced.txt", "w"); f.write("synced"); f.flush(); os.fsync(f.fileno())
+print(open("/proc/self/fd/0").name if False else "ok")' >"$T/o" 2>"$T/e"
+is "$(cat "$R/ws/synced.txt" 2>&1)" "synced" "fsync'd content is on agentd"
+
+# a process that changes its uid keeps working
+if command -v setpriv >/dev/null; then
+	echo 'for nobody' > "$R/ws/pub.txt"
+	chmod 644 "$R/ws/pub.txt"
+	zmx_run setpriv --reuid=65534 --regid=65534 --clear-groups cat pub.txt \
+	    >"$T/o" 2>"$T/e"
+	is "$(cat "$T/o")" "for nobody" "setpriv --reuid then cat: no abort, the file is read"
+	zmx_run python3 -c 'import os
+os.setgid(65534); os.setuid(65534)
+print(open("pub.txt").read().strip())' >"$T/o" 2>"$T/e"
+	is "$(cat "$T/o")" "for nobody" "python os.setuid then open"
+fi
+
+# 64 threads, each making its first remote call
+cat > "$R/ws/threads.py" <<'EOF'
+import threading, os
+res = []
+def go(i):
+    res.append(os.stat("pub.txt").st_size if os.path.exists("pub.txt") else -1)
+ts = [threading.Thread(target=go, args=(i,)) for i in range(64)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(len(res), len(set(res)))
+EOF
+echo x > "$R/ws/pub.txt"
+zmx_run python3 threads.py >"$T/o" 2>"$T/e"
+is "$(cat "$T/o")" "64 1" "64 threads each make their first remote call"
+
+local_untouched
+done_testing
