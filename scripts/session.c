@@ -8,17 +8,57 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "local.h"
 #include "log.h"
 #include "session.h"
 
 #define SESSION_EVENTS	64
+#define SESSION_LINGER_MS 3000	/* for processes the agent left behind */
 
 static int sig_tag, link_tag, files_tag;
 static int epfd = -1;
+
+int
+zmx_session_mkdir(char *dir, size_t len)
+{
+	const char *base = "/dev/shm";
+	struct stat st;
+
+	if (stat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(base, W_OK | X_OK) < 0) {
+		base = getenv("XDG_RUNTIME_DIR");
+		if (base == NULL || base[0] != '/')
+			base = "/tmp";
+	}
+	if ((size_t)snprintf(dir, len, "%s/zmx-session.XXXXXX", base) >=
+	    len || mkdtemp(dir) == NULL) {
+		int e = errno;
+
+		zmx_err("session directory in %s: %s", base, strerror(e));
+		dir[0] = '\0';
+		return -e;
+	}
+	return 0;
+}
+
+void
+zmx_session_rmdir(const char *dir)
+{
+	char p[4096];
+
+	if (dir[0] == '\0')
+		return;
+	snprintf(p, sizeof(p), "%s/" ZMX_LOCAL_SOCK, dir);
+	(void)unlink(p);
+	if (rmdir(dir) < 0)
+		zmx_warn("rmdir %s: %s", dir, strerror(errno));
+}
 
 int
 zmx_session_open(const char *dir)
@@ -53,7 +93,6 @@ is_under(pid_t p, pid_t agent)
 	return 0;
 }
 
-/* Handles the queued signals; 1 once agent has been reaped (*st set). */
 static int
 min_ms(int a, int b)
 {
@@ -64,14 +103,21 @@ min_ms(int a, int b)
 	return a < b ? a : b;
 }
 
+/* Handles the queued signals; 1 once agent has been reaped (*st set),
+ * or, watching a process that is not our child, once told to end. */
 static int
-signals(int sfd, pid_t agent, int *st)
+signals(int sfd, pid_t agent, int child, int *st)
 {
 	struct signalfd_siginfo si;
 	int done = 0, w_st;
 	pid_t w;
 
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (!child) {
+			if (si.ssi_signo != SIGCHLD)
+				done = 1;
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			/* one a process outside the agent sent zmx run
 			 * (kill -TERM), passed on; one from the agent's own
@@ -84,7 +130,7 @@ signals(int sfd, pid_t agent, int *st)
 		}
 	}
 	while ((w = waitpid(-1, &w_st, WNOHANG)) > 0)
-		if (w == agent) {
+		if (child && w == agent) {
 			*st = w_st;
 			done = 1;
 		}
@@ -120,11 +166,12 @@ print_stats(void)
 }
 
 int
-zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
+zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
     const sigset_t *sigs, int *lost)
 {
 	struct epoll_event ev[SESSION_EVENTS], e;
-	int sfd, lfd = -1, nfd, i, n, timeout, st = 0, done = 0;
+	int sfd, lfd = -1, nfd, i, n, timeout, st = 0, done = 0, ending = 0;
+	struct timespec t0 = { 0 }, t;
 
 	if ((sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		zmx_err("session: signalfd: %s", strerror(errno));
@@ -146,18 +193,32 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
 			lfd = nfd;
 		}
 		timeout = min_ms(zmx_link_tick(), zmx_files_tick());
-		if (done) {
-			/* the agent is gone: every change goes back now */
-			zmx_files_flush_all();
-			if (!zmx_link_busy() && !zmx_files_busy())
-				break;
+		/* a watched process (not our child) that is gone */
+		if (!child && !done && kill(agent, 0) < 0 && errno == ESRCH)
+			done = 1;
+		if (done && !ending) {
+			ending = 1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 		}
-		if (done && (timeout < 0 || timeout > 100))
-			timeout = 100;
+		if (ending) {
+			/* what the agent left running may still close files
+			 * (their write-backs follow); then every change goes
+			 * back now */
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (zmx_local_clients() == 0 || (t.tv_sec - t0.tv_sec) *
+			    1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+			    SESSION_LINGER_MS) {
+				zmx_files_flush_all();
+				if (!zmx_link_busy() && !zmx_files_busy())
+					break;
+			}
+		}
+		if ((done || !child) && (timeout < 0 || timeout > 100))
+			timeout = done ? 50 : 500;
 		n = epoll_wait(epfd, ev, SESSION_EVENTS, timeout);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &sig_tag) {
-				if (signals(sfd, agent, &st))
+				if (signals(sfd, agent, child, &st))
 					done = 1;
 			} else if (ev[i].data.ptr == &files_tag)
 				zmx_files_event();

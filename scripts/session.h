@@ -56,6 +56,7 @@ int	zmx_local_listen(const char *dir, int epfd);
 /* An epoll event for data: its fd's owner handles it. */
 void	zmx_local_event(void *data, uint32_t events);
 void	zmx_local_fini(void);
+int	zmx_local_clients(void);	/* connections open now */
 extern unsigned long zmx_local_round_trips;
 
 /* Replies to the client with this serial, if it is still there (else
@@ -71,15 +72,20 @@ void	zmx_files_event(void);		/* the inotify fd is readable */
 int	zmx_files_tick(void);		/* due write-backs; ms to the next */
 void	zmx_files_fopen(uint64_t serial, const struct zmx_msg *m);
 void	zmx_files_fsync(uint64_t serial, const struct zmx_msg *m);
+/* 1 if the cache answered m itself (a stat of a file it holds newer
+ * than agentd's), else 0. */
+int	zmx_files_answer(uint64_t serial, const struct zmx_msg *m);
 /* Before m goes to agentd: 0, or 1 if it must wait for write-backs of
  * the files it names, after which go(arg) runs. */
 int	zmx_files_barrier(const struct zmx_msg *m, void (*go)(void *),
 	    void *arg);
-/* What m will change in the cache if agentd carries it out: a note to
- * apply (ok: it was) once the answer is in. NULL: nothing. */
+/* What m will change in the cache if agentd carries it out, or what of
+ * its answer the cache has a say in: a note to apply once the answer is
+ * in (rep: agentd's answer if it carried m out, else NULL; apply may
+ * amend it). NULL: nothing. */
 struct zmx_files_note;
 struct zmx_files_note *zmx_files_note(const struct zmx_msg *m);
-void	zmx_files_apply(struct zmx_files_note *n, int ok);
+void	zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep);
 void	zmx_files_flush_all(void);	/* the session's end */
 int	zmx_files_busy(void);
 /* Keeps what was not written back in recovery files; returns how many. */
@@ -89,15 +95,22 @@ void	zmx_files_stats(unsigned long *hits, unsigned long *misses,
 
 /* ---- the loop (session.c) ---- */
 
+/* A new private directory (mode 0700) for a session, in /dev/shm (local
+ * by policy), else $XDG_RUNTIME_DIR, else /tmp. 0 or -errno after a
+ * message naming it. */
+int	zmx_session_mkdir(char *dir, size_t len);
+void	zmx_session_rmdir(const char *dir);
 /* The epoll set and the listening socket in dir, before the agent
  * starts (it connects at once). 0 or -errno after a message. */
 int	zmx_session_open(const char *dir);
-/* Serves until agent (a child) has ended, every change is written back
- * and nothing is in flight; the signals in sigs are blocked already
- * (SIGCHLD among them) and those another process sends are passed on to
- * agent. Returns agent's wait status; *lost: files that could not be
- * written back (kept in recovery files). */
-int	zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent,
+/* Serves until agent has ended (and, for a few seconds at most, the
+ * processes it left connected), every change is written back and nothing
+ * is in flight. The signals in sigs are blocked already. child: agent is
+ * our child (zmx run: SIGCHLD in sigs; signals another process sends are
+ * passed on to it); else agent is a process we watch (zmx session: INT,
+ * TERM and HUP end the session). Returns agent's wait status (child);
+ * *lost: files that could not be written back (kept in recovery files). */
+int	zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 	    const sigset_t *sigs, int *lost);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,8 @@ struct sfile {
 					 * write-back */
 	int		 lazy;		/* not on agentd yet (ZMX_O_LAZY) */
 	int		 may_write;	/* agentd let a writer open it */
+	uint64_t	 ino0, dev0;	/* its identity for the session's
+					 * programs, from its first version */
 	int		 doomed;	/* an UNLINK or RENAME of its name is
 					 * out: no write-back may follow it */
 	unsigned char	 hash[crypto_generichash_BYTES];
@@ -223,6 +226,8 @@ entry_new(const char *rpath, const char *lpath, int memfd,
 	}
 	e->memfd = memfd;
 	e->st = *st;
+	e->ino0 = st->ino;
+	e->dev0 = st->dev;
 	e->wd = -1;
 	(void)digest(memfd, e->hash);
 	watch(e);
@@ -281,6 +286,7 @@ entry_forget(struct sfile *e)
 /* ---- write-back ---------------------------------------------------------- */
 
 static void	wb_send(struct sfile *e);
+static void	wb_start(struct sfile *e, struct waiter *w);
 
 static void
 wb_done(struct sfile *e)
@@ -309,15 +315,17 @@ wb_done(struct sfile *e)
 		e->wb_err = err;
 	}
 	run_waiters(w, err);
-	/* written meanwhile, or someone waits for the next one */
-	if (e->after != NULL || (err == 0 && stamp_moved(e))) {
-		e->waiters = e->after;
+	/* someone waits for the next one: it goes now if there is
+	 * anything to send, else they have what they wait for */
+	if (e->after != NULL) {
+		w = e->after;
 		e->after = NULL;
-		if (e->waiters != NULL)
-			e->due = now_ms();
-		else if (e->due == 0)
-			e->due = now_ms() + FILES_QUIET_MS;
-	}
+		if (is_dirty(e))
+			wb_start(e, w);
+		else
+			run_waiters(w, 0);
+	} else if (err == 0 && stamp_moved(e) && e->due == 0)
+		e->due = now_ms() + FILES_QUIET_MS;	/* written meanwhile */
 }
 
 static int
@@ -342,8 +350,13 @@ wb_reply(void *arg, struct zmx_frame *rep, int err)
 	e->inflight--;
 	if (err == 0)
 		err = reply_err(rep, commit ? ZMX_MSG_ATTR : ZMX_MSG_OK);
-	if (err == 0 && commit && e->rpath[0] != '\0')
+	if (err == 0 && commit && e->rpath[0] != '\0') {
 		e->st = rep->msg.u.attr.st;
+		if (e->ino0 == 0) {	/* made by this write-back */
+			e->ino0 = e->st.ino;
+			e->dev0 = e->st.dev;
+		}
+	}
 	if (err < 0 && e->wb_fail == 0)
 		e->wb_fail = err;
 	wb_send(e);
@@ -390,8 +403,7 @@ wb_start(struct sfile *e, struct waiter *w)
 	int r;
 
 	if (e->doomed) {
-		if (w != NULL)
-			run_waiters(w, 0);
+		run_waiters(w, 0);
 		return;
 	}
 	if (e->wb_on) {
@@ -538,6 +550,10 @@ attach(struct fop *op, struct sfile *e)
 	if (acc != O_RDONLY)
 		e->may_write = 1;
 	m.u.file.st = e->st;
+	if (e->ino0 != 0) {
+		m.u.file.st.ino = e->ino0;
+		m.u.file.st.dev = e->dev0;
+	}
 	if (fstat(e->memfd, &ms) == 0) {
 		m.u.file.st.size = ms.st_size;
 		m.u.file.st.blocks = ms.st_blocks;
@@ -548,12 +564,13 @@ attach(struct fop *op, struct sfile *e)
 	fop_free(op);
 }
 
+/* The same content: ctime moves with a chown or chmod too (sqlite
+ * fchowns its journals), which a copy need not be fetched again for. */
 static int
 same_version(const struct zmx_attr *a, const struct zmx_attr *b)
 {
 	return a->ino == b->ino && a->dev == b->dev && a->size == b->size &&
-	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	    a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
 }
 
 static void	fop_fetch(struct fop *op);
@@ -581,11 +598,13 @@ fop_filled(struct fop *op)
 		loff_t in = 0, out = 0;
 		ssize_t n = 0;
 
-		if (ftruncate(e->memfd, 0) < 0 || ftruncate(e->memfd, size) < 0)
-			n = -1;
-		while (n >= 0 && in < size && (n = copy_file_range(op->memfd,
-		    &in, e->memfd, &out, size - in, 0)) > 0)
+		/* over the old bytes, then the new size: a mapping of
+		 * what stays never faults */
+		while (in < size && (n = copy_file_range(op->memfd, &in,
+		    e->memfd, &out, size - in, 0)) > 0)
 			;
+		if (n >= 0 && ftruncate(e->memfd, size) < 0)
+			n = -1;
 		if (n < 0 || set_clean(e->memfd) < 0) {
 			fop_error(op, -errno, "refresh");
 			return;
@@ -769,6 +788,7 @@ fop_start(struct fop *op)
 	m.u.open.mode = op->mode & 07777;
 	m.u.open.max = op->revalidate || (op->flags & O_TRUNC) ? 0 :
 	    ZMX_CHUNK;
+	zmx_local_round_trips++;	/* the opener waits for agentd */
 	zmx_link_call(&m, fop_opened, op);
 }
 
@@ -816,6 +836,40 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 }
 
 /* ---- fsync, barriers, and what agentd's answers change ------------------- */
+
+int
+zmx_files_answer(uint64_t serial, const struct zmx_msg *m)
+{
+	struct zmx_msg a = { .type = ZMX_MSG_ATTR, .id = m->id };
+	struct sfile *e;
+	struct stat ms;
+
+	/* a stat of a file the session holds newer than agentd's: its
+	 * own answer, as a local disk gives it (an lstat only of a file
+	 * made here, which cannot be a symlink) */
+	if (m->type != ZMX_MSG_STAT || (e = find(m->u.stat.path)) == NULL ||
+	    e->doomed || !held_newer(e) || fstat(e->memfd, &ms) < 0 ||
+	    ((m->u.stat.flags & ZMX_NOFOLLOW) && !e->lazy))
+		return 0;
+	a.u.attr.st = e->st;
+	if (e->ino0 != 0) {
+		a.u.attr.st.ino = e->ino0;
+		a.u.attr.st.dev = e->dev0;
+	}
+	a.u.attr.st.size = ms.st_size;
+	a.u.attr.st.blocks = ms.st_blocks;
+	if (stamp_moved(e)) {
+		a.u.attr.st.mtime_sec = ms.st_mtim.tv_sec;
+		a.u.attr.st.mtime_nsec = ms.st_mtim.tv_nsec;
+		a.u.attr.st.ctime_sec = ms.st_ctim.tv_sec;
+		a.u.attr.st.ctime_nsec = ms.st_ctim.tv_nsec;
+	}
+	if (e->lazy)
+		a.u.attr.st.nlink = 1;
+	F.hits++;
+	zmx_local_reply(serial, &a, -1);
+	return 1;
+}
 
 struct fsync_wait {
 	uint64_t	 serial, id;
@@ -868,6 +922,7 @@ zmx_files_fsync(uint64_t serial, const struct zmx_msg *m)
 		fsync_done(fw, -ENOMEM);
 		return;
 	}
+	zmx_local_round_trips++;
 	wb_start(e, w);
 }
 
@@ -1033,6 +1088,11 @@ zmx_files_note(const struct zmx_msg *m)
 	case ZMX_MSG_TRUNCATE:
 		a = m->u.truncate.path;
 		break;
+	case ZMX_MSG_STAT:
+		if (find(m->u.stat.path) == NULL)
+			return NULL;
+		a = m->u.stat.path;
+		break;
 	default:
 		return NULL;
 	}
@@ -1046,7 +1106,7 @@ zmx_files_note(const struct zmx_msg *m)
 	if (m->type == ZMX_MSG_TRUNCATE)
 		n->len = m->u.truncate.len;
 	if (n->a == NULL || (b != NULL && n->b == NULL)) {
-		zmx_files_apply(n, 0);
+		zmx_files_apply(n, NULL);
 		return NULL;
 	}
 	doom(n, 1);
@@ -1076,9 +1136,10 @@ rename_entries(const char *from, const char *to)
 }
 
 void
-zmx_files_apply(struct zmx_files_note *n, int ok)
+zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep)
 {
 	struct sfile *e;
+	int ok = rep != NULL;
 
 	if (n == NULL)
 		return;
@@ -1098,6 +1159,17 @@ zmx_files_apply(struct zmx_files_note *n, int ok)
 			if (e != NULL)
 				e->st.mode = (e->st.mode & S_IFMT) |
 				    (n->mode & 07777);
+			break;
+		case ZMX_MSG_STAT:
+			/* the file as the session's programs know it: a
+			 * write-back's rename gave it a new inode on agentd,
+			 * the one they opened is still theirs (sqlite
+			 * compares them) */
+			if (e != NULL && rep->type == ZMX_MSG_ATTR &&
+			    S_ISREG(rep->u.attr.st.mode) && e->ino0 != 0) {
+				rep->u.attr.st.ino = e->ino0;
+				rep->u.attr.st.dev = e->dev0;
+			}
 			break;
 		case ZMX_MSG_TRUNCATE:
 			/* written back before (the barrier): the copy takes
@@ -1203,10 +1275,16 @@ zmx_files_flush_all(void)
 {
 	struct sfile *e;
 
-	for (e = F.all; e != NULL; e = e->next)
-		if (e->rpath[0] != '\0' && !e->wb_on && (e->due ||
-		    is_dirty(e)))
+	for (e = F.all; e != NULL; e = e->next) {
+		if (e->rpath[0] == '\0' || e->wb_on)
+			continue;
+		/* one that failed, unchanged since: it goes to a recovery
+		 * file, not round again */
+		if (e->wb_err && !e->closed && !stamp_moved(e))
+			continue;
+		if (e->due || is_dirty(e))
 			wb_start(e, NULL);
+	}
 }
 
 int
@@ -1239,10 +1317,16 @@ recover(struct sfile *e)
 		    strerror(errno));
 		return;
 	}
-	while (in < ms.st_size && copy_file_range(e->memfd, &in, fd, NULL,
-	    ms.st_size - in, 0) > 0)
+	while (in < ms.st_size && sendfile(fd, e->memfd, &in,
+	    (size_t)(ms.st_size - in)) > 0)
 		;
-	close(fd);
+	if (in < ms.st_size || close(fd) < 0) {
+		zmx_err("%s was not written back (%s) and only %lld of its "
+		    "%lld bytes could be kept in %s", e->lpath,
+		    strerror(e->wb_err ? -e->wb_err : EIO), (long long)in,
+		    (long long)ms.st_size, path);
+		return;
+	}
 	zmx_err("%s was not written back (%s); its content is in %s",
 	    e->lpath, strerror(e->wb_err ? -e->wb_err : EIO), path);
 }

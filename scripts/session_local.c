@@ -228,7 +228,8 @@ forwarded(void *arg, struct zmx_frame *rep, int err)
 	struct fwd *w = arg;
 	struct client *c = client_find(w->serial);
 
-	zmx_files_apply(w->note, err == 0 && rep->msg.type != ZMX_MSG_ERROR);
+	zmx_files_apply(w->note, err == 0 && rep->msg.type != ZMX_MSG_ERROR ?
+	    &rep->msg : NULL);
 	if (c != NULL) {
 		c->waiting--;
 		if (err < 0)
@@ -316,6 +317,8 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 			    "for its processes");
 			break;
 		}
+		if (zmx_files_answer(c->serial, &m))
+			break;
 		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			client_error(c, m.id, ENOMEM, "session out of memory");
 			break;
@@ -485,4 +488,15 @@ zmx_local_fini(void)
 		close(S.lfd);
 	S.lfd = -1;
 	zmx_buf_free(&S.buf);
+}
+
+int
+zmx_local_clients(void)
+{
+	struct client *c;
+	int n = 0;
+
+	for (c = S.clients; c != NULL; c = c->next)
+		n++;
+	return n;
 }

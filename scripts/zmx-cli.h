@@ -28,6 +28,7 @@ struct zmx_cli_cmd {
 extern const struct zmx_cli_cmd zmx_run_cmd;
 extern const struct zmx_cli_cmd zmx_keygen_cmd;
 extern const struct zmx_cli_cmd zmx_ping_cmd;
+extern const struct zmx_cli_cmd zmx_session_cmd;
 
 /* "zmx: CMD: message" on stderr. */
 void	zmx_cli_warn(const char *cmd, const char *fmt, ...)

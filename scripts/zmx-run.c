@@ -454,45 +454,6 @@ run_environment(struct run *run, const char *endpoint, const char *keyabs,
 
 static int	run_exec(struct run *run, char **argv, int verbose);
 
-/* The session's private directory (mode 0700, mkdtemp): in /dev/shm,
- * which the default policy keeps local (as the agent sees it too), else
- * $XDG_RUNTIME_DIR, else /tmp. */
-static int
-run_session_dir(char *dir, size_t len)
-{
-	const char *base = "/dev/shm";
-	struct stat st;
-
-	if (stat(base, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    access(base, W_OK | X_OK) < 0) {
-		base = getenv("XDG_RUNTIME_DIR");
-		if (base == NULL || base[0] != '/')
-			base = "/tmp";
-	}
-	if ((size_t)snprintf(dir, len, "%s/zmx-session.XXXXXX", base) >=
-	    len || mkdtemp(dir) == NULL) {
-		zmx_cli_warn("run", "session directory in %s: %s", base,
-		    strerror(errno));
-		dir[0] = '\0';
-		return ZMX_EXIT_USAGE;
-	}
-	return 0;
-}
-
-static void
-run_session_dir_remove(const char *dir)
-{
-	char p[PATH_MAX];
-
-	if (dir[0] == '\0')
-		return;
-	snprintf(p, sizeof(p), "%s/" ZMX_LOCAL_SOCK, dir);
-	(void)unlink(p);
-	if (rmdir(dir) < 0)
-		zmx_cli_warn("run", "warning: rmdir %s: %s", dir,
-		    strerror(errno));
-}
-
 /* Signals zmx run passes on to the agent when a process sent them (kill
  * -TERM of zmx run); those a terminal sends reach the agent anyway, as
  * it is in the same process group. One sent by the agent or a process
@@ -558,8 +519,8 @@ run_spawn(struct run *run, char **argv, int verbose,
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(run_exec(run, argv, verbose));
 	}
-	st = zmx_session_serve(cfg, pid, &set, &lost);
-	run_session_dir_remove(cfg->dir);
+	st = zmx_session_serve(cfg, pid, 1, &set, &lost);
+	zmx_session_rmdir(cfg->dir);
 	/* an agent that did its work while its changes were lost has not
 	 * done it: the recovery files are named above */
 	if (lost > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
@@ -752,12 +713,14 @@ run_main(int argc, char **argv)
 		r = fflush(stdout) == 0 ? ZMX_EXIT_OK : ZMX_EXIT_FAIL;
 		goto out;
 	}
-	if ((r = run_session_dir(cfg.dir, sizeof(cfg.dir))) != 0)
+	if (zmx_session_mkdir(cfg.dir, sizeof(cfg.dir)) < 0) {
+		r = ZMX_EXIT_USAGE;
 		goto out;
+	}
 	run_env_set(&run, "ZMX_SESSION_DIR", cfg.dir);
 	if (run.oom) {
 		zmx_cli_warn("run", "out of memory");
-		run_session_dir_remove(cfg.dir);
+		zmx_session_rmdir(cfg.dir);
 		r = ZMX_EXIT_USAGE;
 		goto out;
 	}

@@ -14,6 +14,7 @@ static const struct zmx_cli_cmd *const commands[] = {
 	&zmx_run_cmd,
 	&zmx_keygen_cmd,
 	&zmx_ping_cmd,
+	&zmx_session_cmd,
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

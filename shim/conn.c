@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "autostart.h"
 #include "conn.h"
 #include "err.h"
 #include "local.h"
@@ -171,12 +172,19 @@ int
 zmx_conn_init(void)
 {
 	const char *dir = getenv("ZMX_SESSION_DIR"), *s;
+	static char started[4096];
 	struct stat st;
 
 	s = getenv("ZMX_TIMEOUT_MS");
 	g.wait_ms = (s && atoi(s) > 0 ? atoi(s) : CONN_DEFAULT_TIMEOUT) +
 	    CONN_SESSION_GRACE;
 	pthread_key_create(&thread_key, thread_exit);
+	if ((g.root = inherited_root()) >= 0) {
+		g.root_pid = sys_getpid();
+		note_peer(g.root);
+	} else if ((dir == NULL || *dir == '\0') &&
+	    zmx_autostart(started, sizeof(started)) == 0)
+		dir = started;
 	if (dir != NULL && *dir == '/') {
 		if ((size_t)snprintf(g.path, sizeof(g.path), "%s/%s", dir,
 		    ZMX_LOCAL_SOCK) >= sizeof(g.path))
@@ -186,13 +194,9 @@ zmx_conn_init(void)
 		else
 			g.owner = geteuid();
 	}
-	if ((g.root = inherited_root()) >= 0) {
-		g.root_pid = sys_getpid();
-		note_peer(g.root);
-	}
 	if (g.root < 0 && g.path[0] == '\0') {
-		zmx_err("no session: ZMX_SESSION_DIR is not set (start the "
-		    "agent with 'zmx run'); every path stays local");
+		zmx_err("no session: ZMX_SESSION_DIR is not set and none "
+		    "could be started; every path stays local");
 		return -ENOENT;
 	}
 	/* now, while the program has the uid that may reach the session

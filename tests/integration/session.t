@@ -128,5 +128,53 @@ echo x > "$R/ws/pub.txt"
 zmx_run python3 threads.py >"$T/o" 2>"$T/e"
 is "$(cat "$T/o")" "64 1" "64 threads each make their first remote call"
 
+# sqlite3 from two processes, in rollback-journal and in WAL mode
+if command -v sqlite3 >/dev/null; then
+	for mode in delete wal; do
+		zmx_run bash -c '
+			sq() { sqlite3 -cmd ".timeout 10000" "$@" >/dev/null; }
+			sq '"$mode"'.db "pragma journal_mode='"$mode"'; create table t(x);"
+			( for i in $(seq 1 60); do sq '"$mode"'.db "insert into t values($i)"; done ) &
+			( for i in $(seq 61 120); do sq '"$mode"'.db "insert into t values($i)"; done ) &
+			wait
+			sqlite3 '"$mode"'.db "select count(*), sum(x) from t; pragma integrity_check;"
+			sq '"$mode"'.db "insert into t values(1000)"
+			sqlite3 '"$mode"'.db "select max(x) from t"' >"$T/o" 2>"$T/e"
+		is "$(tr '\n' ' ' < "$T/o")" "120|7260 ok 1000 " \
+		    "sqlite3 $mode mode, 2 writers x 60 rows: every row, integrity ok, a reader sees a commit"
+		is "$(sqlite3 "$R/ws/$mode.db" 'select count(*) from t; pragma integrity_check;' 2>&1 | tr '\n' ' ')" \
+		    "121 ok " "sqlite3 $mode mode: the database on agentd is whole"
+	done
+else
+	ok 0 "# SKIP sqlite3 is not installed"
+fi
+
+# a change made on agentd's side is seen at the next open
+printf 'first\n' > "$R/ws/seen2.txt"
+zmx_run bash -c 'cat seen2.txt; read line < '"$T"'/go.fifo; cat seen2.txt' \
+    >"$T/o" 2>"$T/e" &
+run=$!
+mkfifo "$T/go.fifo" 2>/dev/null
+sleep 0.5
+printf 'second\n' > "$R/ws/seen2.txt"
+echo go > "$T/go.fifo"
+wait $run
+is "$(cat "$T/o")" "$(printf 'first\nsecond')" "a file changed inside agentd's namespace is seen at the next open"
+
+# a program preloaded without zmx run gets a session of its own
+printf 'remote hello\n' > "$R/ws/auto.txt"
+(cd "$WS" && env ZMX_ENDPOINT="$EP" ZMX_CWD="$WS" ZMX_POLICY="remote $WS" \
+    ZMX_COOKIE="$T/state/cookie" LD_PRELOAD="${_asan_rt:+$_asan_rt:}$B/libzmx.so" \
+    bash -c 'cat auto.txt; echo by-auto > auto2.txt; cat auto2.txt; echo "$ZMX_SESSION_DIR"') \
+    >"$T/o" 2>"$T/e"
+like "$(cat "$T/o")" "^remote hello
+by-auto
+/dev/shm/zmx-session\." "LD_PRELOAD without zmx run: a session is started on first use"
+for _ in $(seq 1 100); do [ -e "$R/ws/auto2.txt" ] && break; sleep 0.05; done
+is "$(cat "$R/ws/auto2.txt" 2>&1)" "by-auto" "and its session writes back after the program ends"
+sdir=$(sed -n 3p "$T/o")
+for _ in $(seq 1 100); do [ -e "$sdir" ] || break; sleep 0.05; done
+ok $([ ! -e "$sdir" ]; echo $?) "and ends, removing its directory"
+
 local_untouched
 done_testing
