@@ -40,11 +40,13 @@ find_zmx(char *out, size_t len)
 	    (slash = strrchr(lib, '/')) == NULL)
 		return -ENOENT;
 	*slash = '\0';
-	snprintf(out, len, "%s/zmx", lib);
-	if (access(out, X_OK) == 0)
+	if ((size_t)snprintf(out, len, "%s/zmx", lib) < len &&
+	    access(out, X_OK) == 0)
 		return 0;
-	snprintf(out, len, "%s/../../bin/zmx", lib);
-	return access(out, X_OK) == 0 ? 0 : -ENOENT;
+	if ((size_t)snprintf(out, len, "%s/../../bin/zmx", lib) < len &&
+	    access(out, X_OK) == 0)
+		return 0;
+	return -ENOENT;
 }
 
 int
