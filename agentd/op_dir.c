@@ -66,7 +66,12 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	int fd, r = 0;
 
 	c->path = q->path;
-	if ((fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY, 0)) < 0)
+	/* listing a directory reads it: O_NOATIME as for a fetch
+	 * (op_file.c reopen), where the kernel allows it */
+	fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY | O_NOATIME, 0);
+	if (fd == -EPERM)
+		fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0 || (dir = fdopendir(fd)) == NULL) {
 		r = -errno;

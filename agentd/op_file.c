@@ -32,7 +32,10 @@ bad_flags(struct zmx_op_ctx *c, uint32_t flags, uint32_t known)
 
 /* Reopens what an O_PATH fd pins with real open flags: the magic link
  * in our own /proc/self/fd leads to that inode and nowhere else, and
- * the kernel checks the access the flags ask for. */
+ * the kernel checks the access the flags ask for. O_NOATIME: a fetch
+ * is not the program reading, and must not move the atime a program
+ * set (touch -a); only the owner (or CAP_FOWNER) may ask for it, so
+ * anyone else's open goes again without it. */
 static int
 reopen(int pathfd, int flags)
 {
@@ -40,8 +43,10 @@ reopen(int pathfd, int flags)
 	int fd;
 
 	zmx_scope_proc_path(pathfd, proc);
-	fd = open(proc, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	flags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK;
+	if ((fd = open(proc, flags | O_NOATIME)) < 0 && errno == EPERM)
+		fd = open(proc, flags);
 	return fd < 0 ? -errno : fd;
 }
 
