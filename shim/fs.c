@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -365,6 +366,36 @@ chmod_open_one(int fd, struct zmx_file *f, void *arg)
 		f->st.mode = (f->st.mode & S_IFMT) | (q->mode & 07777);
 }
 
+/* After a UTIMENS: the open copies of that path carry the new times,
+ * or an fstat of one (os.utime(fd) then os.fstat(fd)) would show the
+ * old. "Now" is this machine's clock: the remote one is a round trip
+ * away, and a clean copy's times are only shown, never sent back. */
+static void
+utimens_open_one(int fd, struct zmx_file *f, void *arg)
+{
+	const struct zmx_msg_utimens *q = arg;
+	struct timespec now;
+
+	(void)fd;
+	if (strcmp(f->rpath, q->path) != 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (q->atime_nsec != ZMX_UTIME_OMIT) {
+		f->st.atime_sec = q->atime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_sec : q->atime_sec;
+		f->st.atime_nsec = q->atime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_nsec : q->atime_nsec;
+	}
+	if (q->mtime_nsec != ZMX_UTIME_OMIT) {
+		f->st.mtime_sec = q->mtime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_sec : q->mtime_sec;
+		f->st.mtime_nsec = q->mtime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_nsec : q->mtime_nsec;
+	}
+	f->st.ctime_sec = now.tv_sec;
+	f->st.ctime_nsec = now.tv_nsec;
+}
+
 int
 zmx_fs_call_ok(struct zmx_msg *req)
 {
@@ -377,6 +408,10 @@ zmx_fs_call_ok(struct zmx_msg *req)
 		zmx_cache_invalidate();
 	if (r == 0 && req->type == ZMX_MSG_CHMOD)
 		zmx_fdtab_each(chmod_open_one, &req->u.chmod);
+	/* with ZMX_NOFOLLOW it was a symlink's times, not the file's */
+	if (r == 0 && req->type == ZMX_MSG_UTIMENS &&
+	    !(req->u.utimens.flags & ZMX_NOFOLLOW))
+		zmx_fdtab_each(utimens_open_one, &req->u.utimens);
 	return r;
 }
 

@@ -1,7 +1,9 @@
 #!/bin/bash
-# A remote file keeps what makes it itself: reading it through agentd
-# leaves its atime. Every check is made remotely, with real tools in
-# agentd's namespace (zmx_remote).
+# A remote file keeps what makes it itself: reading it leaves its atime,
+# times set by a program are set field by field, and a write-back keeps
+# its inode (hard links), owner, mode and extended attributes; FIFOs and
+# sparse files arrive as such. Every check is made remotely, with real
+# tools in agentd's namespace (zmx_remote).
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip_all "no $PY"
@@ -9,11 +11,21 @@ command -v nsenter >/dev/null || skip_all "no nsenter"
 export TZ=UTC
 
 printf 'old times\n' > "$R/ws/t.txt"
+printf 'target\n' > "$R/ws/target.txt"
+ln -s target.txt "$R/ws/tlink"
+mkdir "$R/ws/times"
+for f in utime utime-null utimes futimes futimesat omit-a omit-m now-m \
+    lutimes-target; do
+	echo "$f" > "$R/ws/times/$f"
+done
+ln -s lutimes-target "$R/ws/times/lutimes"
+touch -h -d 1990-01-01 "$R/ws/times"/*
 zmx_start_agentd
 
 # ---- times ---------------------------------------------------------------
 
 y2001=$(date -d 2001-01-01 +%s)
+y2002=$(date -d 2002-02-02 +%s)
 zmx_run touch -a -d 2001-01-01 t.txt
 is "$(zmx_remote stat -c %X t.txt)" "$y2001" "touch -a -d sets the remote atime"
 out=$(zmx_run sh -c 'cat t.txt; stat -c %X t.txt' 2>&1)
@@ -24,6 +36,61 @@ is "$(zmx_remote stat -c %X t.txt)" "$y2001" \
 zmx_remote touch -a -d 2001-01-01 .
 zmx_run ls >/dev/null
 is "$(zmx_remote stat -c %X .)" "$y2001" "listing a directory leaves its atime"
+
+mtime_before=$(zmx_remote stat -c %X t.txt)
+zmx_run touch -m -d 2002-02-02 t.txt
+is "$(zmx_remote stat -c '%X %Y' t.txt)" "$mtime_before $y2002" \
+    "touch -m -d sets the mtime and leaves the atime (UTIME_OMIT per field)"
+
+zmx_run touch -h -d 2002-02-02 tlink
+is "$(zmx_remote stat -c %Y tlink)" "$y2002" "touch -h sets the symlink's own mtime"
+unlike "$(zmx_remote stat -c %Y target.txt)" "^$y2002\$" \
+    "and not its target's"
+
+out=$(zmx_run "$PY" -c '
+import os
+os.utime("t.txt", ns=(1000000000123456789, 1100000000987654321))
+st = os.stat("t.txt")
+print(st.st_atime_ns, st.st_mtime_ns)
+fd = os.open("t.txt", os.O_RDONLY)
+os.utime(fd, ns=(1200000000000000001, 1300000000000000002))
+print(os.fstat(fd).st_atime_ns, os.fstat(fd).st_mtime_ns)
+os.close(fd)' 2>&1)
+is "$out" "$(printf '%s\n%s' '1000000000123456789 1100000000987654321' \
+    '1200000000000000001 1300000000000000002')" \
+    "os.utime by path and by fd, to the nanosecond, as stat and fstat see it"
+is "$(zmx_remote stat -c '%.9X %.9Y' t.txt)" \
+    "1200000000.000000001 1300000000.000000002" \
+    "futimens on the remote fd landed, nanoseconds too"
+
+# every libc call that sets times, one file each (tests/progs/times.c)
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if cc -o "$T/times" "$top/tests/progs/times.c"; then
+	out=$(zmx_run sh -c 'cd times && exec "$1"' sh "$T/times" 2>&1)
+	is "$out" "" "utime, utimes, lutimes, futimes, futimesat, utimensat, futimens: no error"
+	old=631152000.000000000
+	is "$(zmx_remote sh -c 'cd times && stat -c "%n %.9X %.9Y" utime utimes \
+	    lutimes lutimes-target futimes futimesat omit-a omit-m')" \
+	    "$(printf '%s\n' "utime 1000000001.000000000 1000000002.000000000" \
+	    "utimes 1000000003.000004000 1000000005.000006000" \
+	    "lutimes 1000000003.000004000 1000000005.000006000" \
+	    "lutimes-target $old $old" \
+	    "futimes 1000000003.000004000 1000000005.000006000" \
+	    "futimesat 1000000003.000004000 1000000005.000006000" \
+	    "omit-a $old 1000000007.000000008" \
+	    "omit-m 1000000009.000000010 $old")" \
+	    "each call's times land remotely, per field; lutimes on the link only"
+	now=$(date +%s)
+	set -- $(zmx_remote stat -c '%X %Y' times/utime-null) \
+	    $(zmx_remote stat -c '%.9X %Y' times/now-m)
+	ok $([ $(($1 - now)) -le 0 ] && [ $(($1 - now)) -gt -60 ] && \
+	    [ "$2" = "$1" ]; echo $?) "utime(NULL) sets both to now ($1 $2)"
+	ok $([ "$3" = 1000000011.000000012 ] && [ $(($4 - now)) -le 0 ] &&
+	    [ $(($4 - now)) -gt -60 ]; echo $?) \
+	    "UTIME_NOW in the mtime only: atime as given, mtime now ($3 $4)"
+else
+	ok 0 "# SKIP cannot build tests/progs/times.c"
+fi
 
 local_untouched
 done_testing
