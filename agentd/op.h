@@ -82,6 +82,12 @@ int	zmx_op_parent(struct zmx_op_ctx *c, const char *path,
 int	zmx_op_fstat(int fd, struct zmx_attr *a);
 void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
 
+/* UTIMENS or PUT times as utimensat(2) takes them: ZMX_UTIME_NOW and
+ * ZMX_UTIME_OMIT become UTIME_NOW and UTIME_OMIT. 0, or -EINVAL for
+ * nanoseconds out of range. */
+int	zmx_op_times(int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec,
+	    struct timespec ts[2]);
+
 /* Removes the session's unfinished uploads (op_put.c). */
 void	zmx_op_put_drop_all(struct zmx_session *s);
 /* The connection ident is gone: its uploads are removed at a sweep

@@ -479,20 +479,6 @@ op_chown(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	return zmx_op_done(c, fd, r);
 }
 
-static int
-utime_nsec(int64_t nsec, long *out)
-{
-	if (nsec == ZMX_UTIME_NOW)
-		*out = UTIME_NOW;
-	else if (nsec == ZMX_UTIME_OMIT)
-		*out = UTIME_OMIT;
-	else if (nsec < 0 || nsec > 999999999)
-		return -EINVAL;
-	else
-		*out = (long)nsec;
-	return 0;
-}
-
 int
 op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
@@ -504,10 +490,8 @@ op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((r = zmx_op_writes(c, q->path, NULL)) < 0 ||
 	    (r = bad_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
 		return r;
-	ts[0].tv_sec = q->atime_sec;
-	ts[1].tv_sec = q->mtime_sec;
-	if (utime_nsec(q->atime_nsec, &ts[0].tv_nsec) < 0 ||
-	    utime_nsec(q->mtime_nsec, &ts[1].tv_nsec) < 0)
+	if (zmx_op_times(q->atime_sec, q->atime_nsec, q->mtime_sec,
+	    q->mtime_nsec, ts) < 0)
 		return zmx_op_fail(c, -EINVAL, "%s: nanoseconds out of range",
 		    q->path);
 	if ((fd = attr_target(c, q->path, q->flags & ZMX_NOFOLLOW, name, &dfd,

@@ -1,7 +1,8 @@
 /* op_put.c - PUT, the write-back of a whole file that is never torn:
- * chunks go to a temp file beside the target, and COMMIT renames it over
- * the target, so readers see the old file or the new one, never half
- * (DESIGN.md decision 2). Also the session's table of uploads; each is
+ * chunks go to a temp file beside the target, each at its offset (holes
+ * stay holes), and COMMIT gives it its size and times and renames it
+ * over the target, so readers see the old file or the new one, never
+ * half (DESIGN.md decision 2). Also the session's table of uploads; each is
  * recorded by uprec.c, so that a killed agentd's temp files go when it
  * starts again. */
 #include <errno.h>
@@ -226,14 +227,47 @@ out:
 	return r;
 }
 
-/* COMMIT: the temp file takes the target's owner and mode (or mode for
- * a new file) and replaces it in one rename. */
+/* Sets the times the PUT asks for on fd, after its content. An atime
+ * left to agentd (ZMX_UTIME_OMIT) is orig's, the file being replaced,
+ * as a write in place would leave it; an mtime left to agentd is the
+ * last write's. */
 static int
-upload_commit(struct zmx_op_ctx *c, struct zmx_upload *u, mode_t mode)
+commit_times(int fd, const struct timespec want[2], const struct stat *orig)
+{
+	struct timespec ts[2] = { want[0], want[1] };
+
+	if (ts[0].tv_nsec == UTIME_OMIT && orig != NULL)
+		ts[0] = orig->st_atim;
+	if (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	return futimens(fd, ts) < 0 ? -errno : 0;
+}
+
+/* COMMIT: the temp file takes its final size, then the times (while
+ * it is still the session user's own, who may set any), the target's
+ * owner and mode (or mode for a new file), and replaces it in one
+ * rename. */
+static int
+upload_commit(struct zmx_op_ctx *c, struct zmx_upload *u,
+    const struct zmx_msg_put *q, const struct timespec ts[2])
 {
 	struct stat st;
+	mode_t mode = q->mode;
+	int r, existing = 0;
 
-	if (fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	/* chunks skip holes; the size makes a trailing one */
+	if (ftruncate(u->fd, (off_t)q->size) < 0)
+		return -errno;
+	if (fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		existing = 1;
+	else if (errno != ENOENT)
+		return -errno;
+	else if (u->existed)
+		return zmx_op_fail(c, -ENOENT, "%s: removed during the "
+		    "upload", c->path);
+	if ((r = commit_times(u->fd, ts, existing ? &st : NULL)) < 0)
+		return r;
+	if (existing) {
 		/* owner first: chown clears set-id bits. Someone who may
 		 * write the file but not give it away becomes its owner,
 		 * as with any editor that saves by rename. */
@@ -241,11 +275,7 @@ upload_commit(struct zmx_op_ctx *c, struct zmx_upload *u, mode_t mode)
 		    errno != EPERM)
 			return -errno;
 		mode = st.st_mode;
-	} else if (errno != ENOENT)
-		return -errno;
-	else if (u->existed)
-		return zmx_op_fail(c, -ENOENT, "%s: removed during the "
-		    "upload", c->path);
+	}
 	if (fchmod(u->fd, mode & 07777) < 0)
 		return -errno;
 	if (renameat(u->dirfd, u->tmp, u->dirfd, u->name) < 0)
@@ -258,6 +288,7 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_put *q = &m->u.put;
 	struct zmx_upload *u;
+	struct timespec ts[2];
 	char key[PATH_MAX + 16];
 	int r;
 
@@ -277,6 +308,13 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->off > (uint64_t)INT64_MAX - q->data_len)
 		return zmx_op_fail(c, -EFBIG, "%s: offset %llu", q->path,
 		    (unsigned long long)q->off);
+	if (q->size > INT64_MAX)
+		return zmx_op_fail(c, -EFBIG, "%s: size %llu", q->path,
+		    (unsigned long long)q->size);
+	if (zmx_op_times(q->atime_sec, q->atime_nsec, q->mtime_sec,
+	    q->mtime_nsec, ts) < 0)
+		return zmx_op_fail(c, -EINVAL, "%s: nanoseconds out of range",
+		    q->path);
 	if ((r = upload_key(m->id, q->path, key, sizeof(key))) < 0)
 		return r;
 	if (q->flags & ZMX_PUT_BEGIN) {
@@ -295,7 +333,7 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		c->rep.type = ZMX_MSG_OK;
 		return 0;
 	}
-	if ((r = upload_commit(c, u, q->mode)) < 0)
+	if ((r = upload_commit(c, u, q, ts)) < 0)
 		goto fail;
 	upload_drop(c->s, u, 1);
 	c->rep.type = ZMX_MSG_ATTR;

@@ -44,7 +44,8 @@
 /* WELCOME flags */
 #define ZMX_WELCOME_RO	0x1		/* the session's key is read-only */
 
-/* UTIMENS nsec values with a special meaning, as in utimensat(2) */
+/* UTIMENS and PUT nsec values with a special meaning, as in
+ * utimensat(2) */
 #define ZMX_UTIME_NOW	((1l << 30) - 1l)
 #define ZMX_UTIME_OMIT	((1l << 30) - 2l)
 

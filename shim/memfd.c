@@ -1,7 +1,8 @@
 /* memfd.c - fetch on open, write-back on close (memfd.h). One round trip
  * for a file up to ZMX_CHUNK; bigger files follow in pipelined PREADs. A
- * write-back is PUT chunks into a temporary file that agentd renames over
- * the target, so no reader ever sees half of it. */
+ * write-back is PUT chunks of the data (holes skipped) into a temporary
+ * file that agentd renames over the target, so no reader ever sees half
+ * of it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -261,6 +262,36 @@ zmx_memfd_map(int fd, struct zmx_file *f)
 	return zmx_fdtab_set(fd, f);
 }
 
+/* The next piece of content to send at or after *off: its offset in
+ * *off, its length (at most ZMX_CHUNK) in *len, which is 0 when only
+ * holes are left. SEEK_DATA skips the holes, so a sparse file goes back
+ * sparse (PUT's size makes a trailing hole); a memfd always has it, but
+ * where it did not, every byte would count as data. 0 or -errno. */
+static int
+next_data(int fd, off_t size, off_t *off, size_t *len)
+{
+	off_t data, hole = size;
+
+	*len = 0;
+	if (*off >= size)
+		return 0;
+	if ((data = lseek(fd, *off, SEEK_DATA)) < 0) {
+		if (errno == ENXIO)
+			return 0;
+		if (errno != EINVAL)
+			return -errno;
+		data = *off;
+	} else if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
+		return -errno;
+	if (hole > size)
+		hole = size;
+	if (data >= hole)
+		return 0;
+	*off = data;
+	*len = hole - data > ZMX_CHUNK ? ZMX_CHUNK : (size_t)(hole - data);
+	return 0;
+}
+
 int
 zmx_memfd_flush(struct zmx_file *f, int fd)
 {
@@ -270,6 +301,7 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 	const char *map = NULL;
 	char p[64];
 	off_t off = 0, size;
+	size_t len = 0;
 	int rfd = -1, i, n, r = 0, first = 1;
 
 	if (f->kind != ZMX_FILE_REG || f->unlinked)
@@ -289,11 +321,12 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 		r = -errno;
 		goto out;
 	}
+	/* rfd is a file description of our own: its offset is not the
+	 * program's */
+	if ((r = next_data(rfd, size, &off, &len)) < 0)
+		goto out;
 	do {
-		for (n = 0; n < MEMFD_WINDOW && (first || off < size); n++) {
-			size_t len = size - off > ZMX_CHUNK ? ZMX_CHUNK :
-			    (size_t)(size - off);
-
+		for (n = 0; n < MEMFD_WINDOW && (first || len > 0); n++) {
 			memset(&req[n], 0, sizeof(req[n]));
 			req[n].type = ZMX_MSG_PUT;
 			req[n].u.put.path = f->rpath;
@@ -301,9 +334,16 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 			req[n].u.put.data = map ? map + off : "";
 			req[n].u.put.data_len = len;
 			req[n].u.put.mode = f->st.mode & 07777;
+			req[n].u.put.size = (uint64_t)size;
+			/* times as the write made them: agentd keeps the
+			 * replaced file's atime */
+			req[n].u.put.atime_nsec = ZMX_UTIME_OMIT;
+			req[n].u.put.mtime_nsec = ZMX_UTIME_OMIT;
 			req[n].u.put.flags = first ? ZMX_PUT_BEGIN : 0;
 			off += len;
-			if (off >= size)
+			if ((r = next_data(rfd, size, &off, &len)) < 0)
+				goto out;
+			if (len == 0)
 				req[n].u.put.flags |= ZMX_PUT_COMMIT;
 			first = 0;
 		}
@@ -319,7 +359,7 @@ zmx_memfd_flush(struct zmx_file *f, int fd)
 				f->st = rep[i].msg.u.attr.st;
 			zmx_frame_close(&rep[i]);
 		}
-	} while (r == 0 && off < size);
+	} while (r == 0 && len > 0);
 	zmx_cache_invalidate();
 	if (r == 0)
 		r = mark_clean(fd);

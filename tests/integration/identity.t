@@ -92,5 +92,51 @@ else
 	ok 0 "# SKIP cannot build tests/progs/times.c"
 fi
 
+# ---- write-back: size, holes, times ---------------------------------------
+
+# a sparse file copied in: the write-back sends only the data (SEEK_DATA
+# on the memfd), and the size makes the trailing hole
+truncate -s 10M "$T/sparse.src"
+printf 'middle' | dd of="$T/sparse.src" bs=1 seek=5000000 conv=notrunc \
+    status=none
+zmx_run cp --sparse=always "$T/sparse.src" sparse
+is "$(zmx_remote stat -c %s sparse)" 10485760 "cp --sparse=always: the size arrived"
+is "$(zmx_remote cmp "$T/sparse.src" sparse 2>&1)" "" "and the content"
+blocks=$(zmx_remote stat -c %b sparse)
+ok $([ "$blocks" -le 64 ]; echo $?) \
+    "and it stayed sparse remotely ($blocks blocks of 512 bytes, not 20480)"
+is "$(zmx_remote du -k sparse | cut -f1)" "$(du -k "$T/sparse.src" | cut -f1)" \
+    "du shows the same as for the local original"
+
+REQ="$B/tests/zmxreq"
+req() {
+	"$REQ" -e "$EP" -T 3000 "$@" 2>&1
+}
+# PUT sets the times it is given at COMMIT, after the content; ones left
+# out (omit) are what a write in place leaves: the old atime, the mtime of
+# the write
+printf 'old\n' > "$R/ws/put.txt"
+touch -d 1990-01-01 "$R/ws/put.txt"
+out=$(req put "$WS/put.txt" 'new content' begin,commit 0 644 11 \
+    1000000001 5 1000000002 6)
+like "$out" "^ATTR " "PUT with times: ATTR"
+is "$(zmx_remote stat -c '%s %.9X %.9Y' put.txt)" \
+    "11 1000000001.000000005 1000000002.000000006" \
+    "the times and size landed with the new content"
+out=$(req put "$WS/put.txt" 'again' begin,commit 0 644 5 0 omit 0 omit)
+now=$(date +%s)
+set -- $(zmx_remote stat -c '%.9X %Y' put.txt)
+ok $([ "$1" = 1000000001.000000005 ] && [ $(($2 - now)) -le 0 ] && \
+    [ $(($2 - now)) -gt -60 ]; echo $?) \
+    "omitted: the replaced file's atime kept, the mtime now ($1 $2)"
+out=$(req put "$WS/put.txt" x begin,commit 0 644 1 0 1000000000 0 omit)
+like "$out" "EINVAL" "nanoseconds out of range: EINVAL"
+out=$(req put "$WS/put.txt" ab begin 0 :: put "$WS/put.txt" yz commit 8192 \
+    644 10000)
+{ printf ab; head -c 8190 /dev/zero; printf yz; head -c 1806 /dev/zero; } \
+    > "$T/gap.want"
+is "$(zmx_remote cmp "$T/gap.want" put.txt 2>&1)" "" \
+    "a gap between chunks reads as zeros, the size extends the end"
+
 local_untouched
 done_testing

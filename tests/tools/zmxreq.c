@@ -58,7 +58,8 @@ usage(void)
 "       zmxreq --keygen BASE\n"
 "ops: hello | ping [STAMP] | stat P | lstat P | access P r,w,x|f [nofollow]\n"
 "     open P [w,creat,excl,trunc,nofollow,dir,append] [MODE] [MAX]\n"
-"     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE]\n"
+"     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE] [SIZE\n"
+"         [ASEC ANSEC|now|omit MSEC MNSEC|now|omit]]\n"
 "     pwrite P OFF DATA | readdir P | mkdir P [MODE] | rmdir P | unlink P\n"
 "     rename A B [noreplace|exchange] | link A B [follow] | symlink T P\n"
 "     readlink P | realpath P | chmod P MODE [nofollow]\n"
@@ -100,6 +101,17 @@ snum(const char *s)
 	if (errno || *end != '\0' || *s == '\0')
 		die("not a number: '%s'", s);
 	return v;
+}
+
+/* A nanoseconds argument: a number, "now" or "omit". */
+static long long
+nsec(const char *s)
+{
+	if (strcmp(s, "now") == 0)
+		return ZMX_UTIME_NOW;
+	if (strcmp(s, "omit") == 0)
+		return ZMX_UTIME_OMIT;
+	return snum(s);
 }
 
 /* Whether the comma list s holds word. */
@@ -305,6 +317,15 @@ build(struct zmx_msg *m, int argc, char **argv)
 		    (has(f, "commit") ? ZMX_PUT_COMMIT : 0);
 		m->u.put.off = argc > 4 ? num(argv[4], 0) : 0;
 		m->u.put.mode = argc > 5 ? (uint32_t)num(argv[5], 8) : 0644;
+		/* the final size: by default, this chunk's end */
+		m->u.put.size = argc > 6 ? num(argv[6], 0) :
+		    m->u.put.off + m->u.put.data_len;
+		m->u.put.atime_sec = argc > 10 ? snum(argv[7]) : 0;
+		m->u.put.atime_nsec = argc > 10 ? nsec(argv[8]) :
+		    ZMX_UTIME_OMIT;
+		m->u.put.mtime_sec = argc > 10 ? snum(argv[9]) : 0;
+		m->u.put.mtime_nsec = argc > 10 ? nsec(argv[10]) :
+		    ZMX_UTIME_OMIT;
 	} else if (strcmp(op, "pwrite") == 0) {
 		NEED(3);
 		m->type = ZMX_MSG_PWRITE;
@@ -377,13 +398,9 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->type = ZMX_MSG_UTIMENS;
 		m->u.utimens.path = argv[1];
 		m->u.utimens.atime_sec = snum(argv[2]);
-		m->u.utimens.atime_nsec = strcmp(argv[3], "now") == 0 ?
-		    ZMX_UTIME_NOW : strcmp(argv[3], "omit") == 0 ?
-		    ZMX_UTIME_OMIT : snum(argv[3]);
+		m->u.utimens.atime_nsec = nsec(argv[3]);
 		m->u.utimens.mtime_sec = snum(argv[4]);
-		m->u.utimens.mtime_nsec = strcmp(argv[5], "now") == 0 ?
-		    ZMX_UTIME_NOW : strcmp(argv[5], "omit") == 0 ?
-		    ZMX_UTIME_OMIT : snum(argv[5]);
+		m->u.utimens.mtime_nsec = nsec(argv[5]);
 		m->u.utimens.flags = has(OPT(6), "nofollow") ? ZMX_NOFOLLOW : 0;
 	} else if (strcmp(op, "truncate") == 0) {
 		NEED(2);
