@@ -49,8 +49,8 @@ struct zmx_op_ctx {
 typedef int zmx_op_fn(struct zmx_op_ctx *, const struct zmx_msg *);
 
 /* One handler per REQ row. Defined across session.c (hello),
- * dispatch.c (ping), op_file.c, op_dir.c and op_put.c: a row without
- * its op_* fails the link. */
+ * dispatch.c (ping), op_file.c, op_dir.c, op_xattr.c and op_put.c: a
+ * row without its op_* fails the link. */
 #define OP_REQ(n)	zmx_op_fn op_##n;
 #define OP_REP(n)
 #define MSG(N, n, id, kind, fields) OP_##kind(n)

@@ -17,7 +17,7 @@
 #define ZMX_CHUNK	(1u << 20)	/* whole-fetch threshold, chunk size */
 #define ZMX_TOKEN_LEN	32		/* session token bytes */
 
-/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS flags */
+/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS and the xattr rows' */
 #define ZMX_NOFOLLOW	0x1		/* do not follow a final symlink */
 #define ZMX_EACCESS	0x2		/* ACCESS: effective ids (AT_EACCESS) */
 #define ZMX_FOLLOW	0x4		/* LINK's only flag: follow a symlink at from */
@@ -40,6 +40,15 @@
 /* RENAME flags are renameat2(2)'s, which are the same on every Linux */
 #define ZMX_RENAME_NOREPLACE	0x1
 #define ZMX_RENAME_EXCHANGE	0x2
+
+/* SETXATTR flags besides ZMX_NOFOLLOW: setxattr(2)'s XATTR_CREATE and
+ * XATTR_REPLACE, moved clear of it */
+#define ZMX_XATTR_CREATE	0x8
+#define ZMX_XATTR_REPLACE	0x10
+
+/* The most bytes of an extended attribute's value (Linux's
+ * XATTR_SIZE_MAX) and of a name list (XATTR_LIST_MAX) */
+#define ZMX_XATTR_MAX	65536
 
 /* WELCOME flags */
 #define ZMX_WELCOME_RO	0x1		/* the session's key is read-only */

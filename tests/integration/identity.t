@@ -92,6 +92,92 @@ else
 	ok 0 "# SKIP cannot build tests/progs/times.c"
 fi
 
+# ---- extended attributes ---------------------------------------------------
+
+printf 'x\n' > "$R/ws/x.txt"
+ln -s x.txt "$R/ws/xlink"
+zmx_remote setfattr -n user.remote -v there x.txt
+out=$(zmx_run getfattr -d x.txt 2>&1)
+is "$out" "$(printf '# file: x.txt\nuser.remote="there"')" \
+    "getfattr -d lists and reads a remote file's attributes"
+zmx_run setfattr -n user.a -v hello x.txt
+is "$(zmx_remote getfattr -n user.a --only-values x.txt)" hello \
+    "setfattr -n -v sets one remotely"
+zmx_run setfattr -x user.remote x.txt
+is "$(zmx_remote getfattr -d -m - x.txt | grep -c user.remote)" 0 \
+    "setfattr -x removes one remotely"
+out=$(zmx_run getfattr -n user.nosuch x.txt 2>&1)
+like "$out" "No such attribute" "getfattr of a missing one: ENODATA"
+out=$(zmx_run getfattr -h -d xlink 2>&1)
+is "$out" "" "getfattr -h: the symlink itself has none"
+out=$(zmx_run getfattr -d xlink 2>&1)
+like "$out" 'user\.a="hello"' "getfattr follows the symlink by default"
+
+cat > "$T/xattr.py" <<'SCRIPT'
+import errno, os
+big = b"v" * 300
+os.setxattr("x.txt", "user.big", big)
+print("get:", os.getxattr("x.txt", "user.big") == big)
+print("list:", sorted(os.listxattr("x.txt")))
+fd = os.open("x.txt", os.O_RDONLY)
+print("fd:", os.getxattr(fd, "user.a"), sorted(os.listxattr(fd)))
+os.setxattr(fd, "user.byfd", b"")
+os.close(fd)
+for what, call in [
+    ("create-existing", lambda: os.setxattr("x.txt", "user.a", b"1",
+        os.XATTR_CREATE)),
+    ("replace-missing", lambda: os.setxattr("x.txt", "user.none", b"1",
+        os.XATTR_REPLACE)),
+    ("get-missing", lambda: os.getxattr("x.txt", "user.none")),
+    ("remove-missing", lambda: os.removexattr("x.txt", "user.none")),
+    ("too-big", lambda: os.setxattr("x.txt", "user.huge", b"h" * 70000)),
+    ("long-name", lambda: os.getxattr("x.txt", "user." + "n" * 300)),
+    ("bad-namespace", lambda: os.setxattr("x.txt", "nonsense.x", b"1")),
+    ("on-symlink", lambda: os.setxattr("xlink", "user.l", b"1",
+        follow_symlinks=False)),
+]:
+    try:
+        call()
+        print(what, "ok")
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+os.setxattr("x.txt", "user.a", b"replaced", os.XATTR_REPLACE)
+os.removexattr("x.txt", "user.big")
+print("nofollow-list:", os.listxattr("xlink", follow_symlinks=False))
+print("follow-list:", sorted(os.listxattr("xlink")))
+SCRIPT
+out=$(zmx_run "$PY" "$T/xattr.py" 2>&1)
+is "$out" "get: True
+list: ['user.a', 'user.big']
+fd: b'hello' ['user.a', 'user.big']
+create-existing EEXIST
+replace-missing ENODATA
+get-missing ENODATA
+remove-missing ENODATA
+too-big E2BIG
+long-name ERANGE
+bad-namespace ENOTSUP
+on-symlink EPERM
+nofollow-list: []
+follow-list: ['user.a', 'user.byfd']" \
+    "os.setxattr, getxattr (300 bytes: the size probe), listxattr, removexattr, by path and fd, with the kernel's errors"
+mkdir "$T/lx"
+printf 'x\n' > "$T/lx/x.txt"
+ln -s x.txt "$T/lx/xlink"
+setfattr -n user.a -v hello "$T/lx/x.txt"
+is "$(cd "$T/lx" && "$PY" "$T/xattr.py" 2>&1)" "$out" \
+    "the same script on a local directory prints the same"
+is "$(zmx_remote getfattr -d x.txt 2>&1)" "$(printf '%s\n' '# file: x.txt' \
+    'user.a="replaced"' 'user.byfd=""')" \
+    "and remotely they are as python left them"
+like "$(grep -c 'op=setxattr path=[^ ]*/x.txt to=user.a result=ok' \
+    "$T/audit.log")" '^[1-9]' "setxattr is audited with the attribute's name"
+
+echo local > "$T/local.txt"
+zmx_run setfattr -n user.here -v local "$T/local.txt"
+is "$(getfattr -n user.here --only-values "$T/local.txt" 2>/dev/null)" local \
+    "a local file's attributes stay local"
+
 # ---- write-back: size, holes, times ---------------------------------------
 
 # a sparse file copied in: the write-back sends only the data (SEEK_DATA

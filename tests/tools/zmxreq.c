@@ -64,7 +64,10 @@ usage(void)
 "     rename A B [noreplace|exchange] | link A B [follow] | symlink T P\n"
 "     readlink P | realpath P | chmod P MODE [nofollow]\n"
 "     chown P UID|- GID|- [nofollow] | truncate P LEN\n"
-"     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n");
+"     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n"
+"     getxattr P NAME [nofollow] | listxattr P [nofollow]\n"
+"     setxattr P NAME VALUE [nofollow,create,replace]\n"
+"     removexattr P NAME [nofollow]\n");
 	exit(REQ_EXIT_USAGE);
 }
 
@@ -234,6 +237,10 @@ print_reply(const struct zmx_msg *m)
 		break;
 	case ZMX_MSG_PATH:
 		printf("PATH %s", m->u.path.path);
+		break;
+	case ZMX_MSG_XATTR:
+		printf("XATTR len=%zu value=", m->u.xattr.value_len);
+		print_escaped(m->u.xattr.value, m->u.xattr.value_len, 64);
 		break;
 	case ZMX_MSG_ENTRIES:
 		printf("ENTRIES");
@@ -407,6 +414,37 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->type = ZMX_MSG_TRUNCATE;
 		m->u.truncate.path = argv[1];
 		m->u.truncate.len = num(argv[2], 0);
+	} else if (strcmp(op, "getxattr") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_GETXATTR;
+		m->u.getxattr.path = argv[1];
+		m->u.getxattr.name = argv[2];
+		m->u.getxattr.flags = has(OPT(3), "nofollow") ? ZMX_NOFOLLOW :
+		    0;
+	} else if (strcmp(op, "listxattr") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_LISTXATTR;
+		m->u.listxattr.path = argv[1];
+		m->u.listxattr.flags = has(OPT(2), "nofollow") ? ZMX_NOFOLLOW :
+		    0;
+	} else if (strcmp(op, "setxattr") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_SETXATTR;
+		m->u.setxattr.path = argv[1];
+		m->u.setxattr.name = argv[2];
+		m->u.setxattr.value = argv[3];
+		m->u.setxattr.value_len = strlen(argv[3]);
+		f = OPT(4);
+		m->u.setxattr.flags = (has(f, "nofollow") ? ZMX_NOFOLLOW : 0) |
+		    (has(f, "create") ? ZMX_XATTR_CREATE : 0) |
+		    (has(f, "replace") ? ZMX_XATTR_REPLACE : 0);
+	} else if (strcmp(op, "removexattr") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_REMOVEXATTR;
+		m->u.removexattr.path = argv[1];
+		m->u.removexattr.name = argv[2];
+		m->u.removexattr.flags = has(OPT(3), "nofollow") ?
+		    ZMX_NOFOLLOW : 0;
 	} else
 		die("unknown op '%s'", op);
 #undef NEED
