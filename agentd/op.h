@@ -88,6 +88,14 @@ void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
 int	zmx_op_times(int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec,
 	    struct timespec ts[2]);
 
+/* Copies the extended attributes of from (an O_PATH fd) onto to (open
+ * for writing), after removing what to got from its directory: the
+ * security.* ones with security, else all the others. A failure on a
+ * security.* or trusted.* one is ignored, on any other returned with a
+ * detail naming it. 0 or -errno. Uses the data scratch (op_xattr.c). */
+int	zmx_op_xattr_copy(struct zmx_op_ctx *c, int from, int to,
+	    int security);
+
 /* Removes the session's unfinished uploads (op_put.c). */
 void	zmx_op_put_drop_all(struct zmx_session *s);
 /* The connection ident is gone: its uploads are removed at a sweep

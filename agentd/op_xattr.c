@@ -1,5 +1,6 @@
 /* op_xattr.c - handlers for extended attributes: GETXATTR, LISTXATTR,
- * SETXATTR, REMOVEXATTR. Linux has no *at() xattr calls before 6.13, so
+ * SETXATTR, REMOVEXATTR, and the copy of a file's attributes that keeps
+ * them across a write-back (op_put.c). Linux has no *at() xattr calls before 6.13, so
  * a file resolved in scope is named through our own /proc/self/fd: the
  * inode an O_PATH fd pins ("/proc/self/fd/N", followed), or a final name
  * in a pinned directory ("/proc/self/fd/D/NAME" with the l*xattr calls,
@@ -161,4 +162,48 @@ op_removexattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (r < 0)
 		xattr_fail(c, "removexattr", q->name, r);
 	return zmx_op_done(c, fd, r);
+}
+
+/* Whether name is a policy's label (security.*) or a privileged
+ * attribute (trusted.*): ones a writer may be unable to set, whose loss
+ * the kernel's own rules decide. */
+static int
+xattr_lax(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 ||
+	    strncmp(name, "trusted.", 8) == 0;
+}
+
+int
+zmx_op_xattr_copy(struct zmx_op_ctx *c, int from, int to, int security)
+{
+	char p[32], *names, *value, *n;
+	ssize_t len, vlen;
+	int r;
+
+	if ((names = zmx_op_data(c, 2 * ZMX_XATTR_MAX)) == NULL)
+		return -ENOMEM;
+	value = names + ZMX_XATTR_MAX;
+	/* what "to" got from its directory (a default ACL) is not the
+	 * file's: clear it first */
+	if (!security && (len = flistxattr(to, names, ZMX_XATTR_MAX)) > 0)
+		for (n = names; n < names + len; n += strlen(n) + 1)
+			if (strncmp(n, "security.", 9) != 0)
+				(void)fremovexattr(to, n);
+	zmx_scope_proc_path(from, p);
+	if ((len = listxattr(p, names, ZMX_XATTR_MAX)) < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	for (n = names; n < names + len; n += strlen(n) + 1) {
+		if ((strncmp(n, "security.", 9) == 0) != (security != 0))
+			continue;
+		if ((vlen = getxattr(p, n, value, ZMX_XATTR_MAX)) >= 0 &&
+		    fsetxattr(to, n, value, (size_t)vlen, 0) == 0)
+			continue;
+		r = -errno;
+		if (xattr_lax(n) || r == -ENODATA)	/* or gone meanwhile */
+			continue;
+		return zmx_op_fail(c, r, "%s: extended attribute %s not "
+		    "kept: %s", c->path, n, strerror(-r));
+	}
+	return 0;
 }
