@@ -1,5 +1,5 @@
 /* op_dir.c - handlers for requests about directory entries: READDIR,
- * MKDIR, RMDIR, UNLINK, RENAME, LINK, SYMLINK. Each acts on a final
+ * MKDIR, MKNOD, RMDIR, UNLINK, RENAME, LINK, SYMLINK. Each acts on a final
  * name through its parent's fd from scope.c and an *at() call, which
  * never follows a symlink in that last name. */
 #include <dirent.h>
@@ -121,6 +121,46 @@ op_mkdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
 		return fd == -EBUSY ? -EEXIST : fd;	/* mkdir -p ROOT */
 	r = mkdirat(fd, name, q->mode & 07777) < 0 ? -errno : 0;
+	return zmx_op_done(c, fd, r);
+}
+
+/* FIFOs and empty regular files only: a device node would give the
+ * session's user a door to hardware on agentd's machine, and a socket
+ * node is useless to a program on another. */
+int
+op_mknod(struct zmx_op_ctx *c, const struct zmx_msg *m)
+{
+	const struct zmx_msg_mknod *q = &m->u.mknod;
+	char name[NAME_MAX + 1];
+	mode_t type = q->mode & S_IFMT;
+	int fd, r;
+
+	if ((r = zmx_op_writes(c, q->path, NULL)) < 0)
+		return r;
+	if (q->mode & ~(uint32_t)(S_IFMT | 07777))
+		return zmx_op_fail(c, -EINVAL, "%s: bad mode 0%o", q->path,
+		    q->mode);
+	switch (type) {
+	case 0:			/* mknod(2): 0 is a regular file */
+		type = S_IFREG;
+		break;
+	case S_IFREG:
+	case S_IFIFO:
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		return zmx_op_fail(c, -EPERM, "%s: agentd makes no device "
+		    "files", q->path);
+	case S_IFSOCK:
+		return zmx_op_fail(c, -EOPNOTSUPP, "%s: agentd makes no "
+		    "socket files", q->path);
+	default:
+		return zmx_op_fail(c, -EINVAL, "%s: bad file type 0%o",
+		    q->path, type);
+	}
+	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
+		return fd == -EBUSY ? -EEXIST : fd;
+	r = mknodat(fd, name, type | (q->mode & 07777), 0) < 0 ? -errno : 0;
 	return zmx_op_done(c, fd, r);
 }
 

@@ -53,6 +53,7 @@ void	zmx_attr_to_stat(const struct zmx_attr *a, struct stat *st);
 
 /* names (fs_ns.c) */
 int	zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode);
+int	zmx_fs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
 int	zmx_fs_unlinkat(int dirfd, const char *path, int flags);
 int	zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
 	    unsigned flags);

@@ -232,6 +232,42 @@ is "$(zmx_remote getfattr -d -m - id.txt 2>/dev/null | sed 1d)" \
 zmx_run "$PY" -c 'open("new.txt", "w").write("fresh\n")'
 is "$(zmx_remote stat -c '%a %h' new.txt)" "644 1" "a new file gets the program's mode"
 
+# ---- FIFOs and other special files -----------------------------------------
+
+out=$(zmx_run sh -c 'umask 027; mkfifo p; [ -p p ] && echo "test -p: yes"' 2>&1)
+is "$out" "test -p: yes" "mkfifo makes a remote FIFO, and the shell sees one"
+is "$(zmx_remote stat -c '%F %a' p)" "fifo 640" \
+    "remotely it is a fifo, with the umask applied"
+out=$(zmx_run "$PY" -c '
+import errno, os, stat
+os.mkfifo("p2", 0o600)
+os.mknod("empty", 0o600 | stat.S_IFREG)
+for what, call in [
+    ("again", lambda: os.mkfifo("p2")),
+    ("device", lambda: os.mknod("dev", 0o600 | stat.S_IFCHR,
+        os.makedev(1, 3))),
+    ("open", lambda: os.open("p2", os.O_RDONLY)),
+]:
+    try:
+        call()
+        print(what, "ok")
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+' 2>&1)
+is "$out" "$(printf '%s\n' 'again EEXIST' 'device EPERM' 'open ENOTSUP')" \
+    "os.mkfifo twice is EEXIST, a device EPERM, opening a remote FIFO ENOTSUP"
+is "$(zmx_remote stat -c '%n %F %a %s' p2 empty)" \
+    "$(printf 'p2 fifo 600 0\nempty regular empty file 600 0')" \
+    "os.mkfifo and os.mknod(S_IFREG) made them remotely"
+ok $([ ! -e "$R/ws/dev" ]; echo $?) "and no device node"
+out=$(zmx_run timeout 10 cat p 2>&1; echo "status $?")
+like "$out" "Operation not supported" "cat of a remote FIFO fails at once, saying why"
+like "$out" "status 1\$" "(not a timeout)"
+out=$(zmx_run mknod n p 2>&1 && zmx_remote stat -c %F n)
+is "$out" "fifo" "mknod NAME p"
+like "$(grep -c 'op=mknod path=[^ ]*/p2 result=ok' "$T/audit.log")" '^1$' \
+    "mknod is audited"
+
 # ---- write-back: size, holes, times ---------------------------------------
 
 # a sparse file copied in: the write-back sends only the data (SEEK_DATA

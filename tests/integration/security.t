@@ -136,8 +136,9 @@ out=$(req unlink "$WS/victim.txt" :: mkdir "$WS/newdir" :: \
     rename "$WS/victim.txt" "$WS/renamed.txt" :: chmod "$WS/victim.txt" 777 :: \
     truncate "$WS/victim.txt" 0 :: symlink x "$WS/newlink" :: rmdir "$WS/dir" :: \
     pwrite "$WS/victim.txt" 0 X :: utimens "$WS/victim.txt" 0 0 0 0 :: \
-    setxattr "$WS/victim.txt" user.x 1 :: removexattr "$WS/victim.txt" user.x)
-is "$(printf '%s\n' "$out" | grep -c '^ERROR EROFS ')" 15 \
+    setxattr "$WS/victim.txt" user.x 1 :: removexattr "$WS/victim.txt" user.x :: \
+    mknod "$WS/fifo" 010644)
+is "$(printf '%s\n' "$out" | grep -c '^ERROR EROFS ')" 16 \
     "read-only: unlink, mkdir, open for write, put and every other change is EROFS"
 rest=$(printf '%s\n' "$out" | grep -v '^ERROR EROFS ')
 [ -z "$rest" ] || diag "$rest"

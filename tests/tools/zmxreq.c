@@ -61,6 +61,7 @@ usage(void)
 "     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE] [SIZE\n"
 "         [ASEC ANSEC|now|omit MSEC MNSEC|now|omit]]\n"
 "     pwrite P OFF DATA | readdir P | mkdir P [MODE] | rmdir P | unlink P\n"
+"     mknod P MODE [RDEV]   (MODE octal, with the type: 010644 a fifo)\n"
 "     rename A B [noreplace|exchange] | link A B [follow] | symlink T P\n"
 "     readlink P | realpath P | chmod P MODE [nofollow]\n"
 "     chown P UID|- GID|- [nofollow] | truncate P LEN\n"
@@ -349,6 +350,12 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->type = ZMX_MSG_MKDIR;
 		m->u.mkdir.path = argv[1];
 		m->u.mkdir.mode = argc > 2 ? (uint32_t)num(argv[2], 8) : 0755;
+	} else if (strcmp(op, "mknod") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_MKNOD;
+		m->u.mknod.path = argv[1];
+		m->u.mknod.mode = (uint32_t)num(argv[2], 8);
+		m->u.mknod.rdev = argc > 3 ? num(argv[3], 0) : 0;
 	} else if (strcmp(op, "rmdir") == 0) {
 		NEED(1);
 		m->type = ZMX_MSG_RMDIR;
