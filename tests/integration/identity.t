@@ -8,6 +8,8 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip_all "no $PY"
 command -v nsenter >/dev/null || skip_all "no nsenter"
+command -v getfattr >/dev/null && command -v setfattr >/dev/null ||
+	skip_all "no getfattr and setfattr (attr; scripts/install-deps)"
 export TZ=UTC
 
 printf 'old times\n' > "$R/ws/t.txt"
