@@ -4,9 +4,9 @@
  * of the file it replaces (owner, mode, extended attributes) and renames
  * it over the target, so readers see the old file or the new one, never
  * half (DESIGN.md decision 2). A file with other hard links is the one
- * exception: its content is copied in place, keeping its inode. Also the session's table of uploads; each is
- * recorded by uprec.c, so that a killed agentd's temp files go when it
- * starts again. */
+ * exception: the new content is copied into it, keeping its inode. Also
+ * the session's table of uploads; each is recorded by uprec.c, so that a
+ * killed agentd's temp files go when it starts again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

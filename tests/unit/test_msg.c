@@ -245,6 +245,98 @@ bad_frames(void)
 	zmx_msg_close(&m);
 }
 
+/* Encodes then decodes in into out; 0 or the decoder's error. */
+static int
+round_trip(const struct zmx_msg *in, struct zmx_msg *out, struct zmx_buf *b)
+{
+	char why[256];
+	int r;
+
+	b->len = 0;
+	if ((r = zmx_msg_encode(in, b)) < 0)
+		return r;
+	if ((r = zmx_msg_decode(out, b->data, b->len, why, sizeof(why))) < 0)
+		printf("# %s\n", why);
+	return r;
+}
+
+/* The values that mean something in PUT, the xattr rows and MKNOD:
+ * special nanoseconds, the largest size, a value as large as the kernel
+ * allows with NULs in it, a name list. */
+static void
+identity_rows(void)
+{
+	static char value[ZMX_XATTR_MAX];
+	static const char names[] = "user.a\0trusted.b\0";
+	struct zmx_buf buf = { 0 };
+	struct zmx_msg in, out;
+	size_t i;
+
+	ok(((ZMX_XATTR_CREATE | ZMX_XATTR_REPLACE) & (ZMX_NOFOLLOW |
+	    ZMX_EACCESS | ZMX_FOLLOW)) == 0,
+	    "SETXATTR's flags are clear of the path flags");
+
+	memset(&in, 0, sizeof(in));
+	in.type = ZMX_MSG_PUT;
+	in.u.put.path = "/ws/f";
+	in.u.put.data = "";
+	in.u.put.flags = ZMX_PUT_BEGIN | ZMX_PUT_COMMIT;
+	in.u.put.size = INT64_MAX;
+	in.u.put.atime_nsec = ZMX_UTIME_OMIT;
+	in.u.put.mtime_sec = -1;
+	in.u.put.mtime_nsec = ZMX_UTIME_NOW;
+	ok(round_trip(&in, &out, &buf) == 0 &&
+	    out.u.put.size == (uint64_t)INT64_MAX &&
+	    out.u.put.atime_nsec == ZMX_UTIME_OMIT &&
+	    out.u.put.mtime_sec == -1 &&
+	    out.u.put.mtime_nsec == ZMX_UTIME_NOW && out.u.put.data_len == 0,
+	    "PUT: the largest size, UTIME_OMIT, UTIME_NOW, empty data");
+	zmx_msg_close(&out);
+
+	for (i = 0; i < sizeof(value); i++)
+		value[i] = (char)(i * 7);	/* NULs every 256 bytes */
+	memset(&in, 0, sizeof(in));
+	in.type = ZMX_MSG_XATTR;
+	in.u.xattr.value = value;
+	in.u.xattr.value_len = sizeof(value);
+	ok(round_trip(&in, &out, &buf) == 0 &&
+	    out.u.xattr.value_len == sizeof(value) &&
+	    memcmp(out.u.xattr.value, value, sizeof(value)) == 0,
+	    "XATTR: a 64 KiB value with NUL bytes, whole");
+	zmx_msg_close(&out);
+	in.u.xattr.value = names;
+	in.u.xattr.value_len = sizeof(names) - 1;
+	ok(round_trip(&in, &out, &buf) == 0 &&
+	    out.u.xattr.value_len == sizeof(names) - 1 &&
+	    memcmp(out.u.xattr.value, names, sizeof(names) - 1) == 0,
+	    "XATTR: a name list, each name ending in NUL");
+	zmx_msg_close(&out);
+
+	memset(&in, 0, sizeof(in));
+	in.type = ZMX_MSG_SETXATTR;
+	in.u.setxattr.path = "/ws/f";
+	in.u.setxattr.name = "user.empty";
+	in.u.setxattr.value = "";
+	in.u.setxattr.flags = ZMX_NOFOLLOW | ZMX_XATTR_CREATE;
+	ok(round_trip(&in, &out, &buf) == 0 &&
+	    out.u.setxattr.value_len == 0 &&
+	    strcmp(out.u.setxattr.name, "user.empty") == 0 &&
+	    out.u.setxattr.flags == (ZMX_NOFOLLOW | ZMX_XATTR_CREATE),
+	    "SETXATTR: an empty value and its flags");
+	zmx_msg_close(&out);
+
+	memset(&in, 0, sizeof(in));
+	in.type = ZMX_MSG_MKNOD;
+	in.u.mknod.path = "/ws/fifo";
+	in.u.mknod.mode = 010640;
+	in.u.mknod.rdev = UINT64_MAX;
+	ok(round_trip(&in, &out, &buf) == 0 &&
+	    out.u.mknod.mode == 010640 && out.u.mknod.rdev == UINT64_MAX,
+	    "MKNOD: the type bits and a 64-bit rdev");
+	zmx_msg_close(&out);
+	zmx_buf_free(&buf);
+}
+
 static void
 errnames(void)
 {
@@ -259,6 +351,7 @@ int
 main(void)
 {
 	round_trip_all();
+	identity_rows();
 	bad_frames();
 	errnames();
 	return tap_done();
