@@ -103,6 +103,7 @@ zmx_op_attr(struct zmx_attr *a, const struct stat *st)
 	a->mtime_nsec = st->st_mtim.tv_nsec;
 	a->ctime_sec = st->st_ctim.tv_sec;
 	a->ctime_nsec = st->st_ctim.tv_nsec;
+	a->xflags = 0;
 }
 
 int

@@ -88,6 +88,13 @@ void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
 int	zmx_op_times(int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec,
 	    struct timespec ts[2]);
 
+/* ZMX_ATTR_NOXATTR if p (a /proc/self/fd path) names a file with no
+ * extended attribute the session's user can list; with lcall, p's last
+ * name itself. 0 otherwise, and when agentd cannot tell. So that a
+ * client answers ls -l's per-file questions (security.selinux, ACLs)
+ * without a round trip (op_xattr.c). */
+uint32_t zmx_op_xflags(const char *p, int lcall);
+
 /* Copies the extended attributes of from (an O_PATH fd) onto to (open
  * for writing), after removing what to got from its directory: the
  * security.* ones with security, else all the others. A failure on a

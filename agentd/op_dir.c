@@ -61,6 +61,7 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	struct zmx_msg_entries *out = &c->rep.u.entries;
 	struct dirent *de;
 	struct stat st;
+	char p[32 + NAME_MAX + 2];
 	DIR *dir = NULL;
 	size_t n = 0, used = 0, i;
 	int fd, r = 0;
@@ -95,6 +96,13 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 				break;
 		} else if ((r = add_entry(c, n, &used, de->d_name, &st)) < 0)
 			break;
+		else {
+			/* and whether it has extended attributes, so that
+			 * ls -l asks no more than it stats */
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fd,
+			    de->d_name);
+			c->ents[n].st.xflags = zmx_op_xflags(p, 1);
+		}
 		n++;
 	}
 	closedir(dir);

@@ -84,6 +84,7 @@ int
 op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_stat *q = &m->u.stat;
+	char proc[32];
 	int fd, r;
 
 	c->path = q->path;
@@ -92,7 +93,12 @@ op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_open(c, q->path, O_PATH |
 	    (q->flags & ZMX_NOFOLLOW ? O_NOFOLLOW : 0), 0)) < 0)
 		return fd;
-	r = zmx_op_fstat(fd, &c->rep.u.attr.st);
+	if ((r = zmx_op_fstat(fd, &c->rep.u.attr.st)) == 0) {
+		/* through the magic link: a symlink pinned with O_NOFOLLOW
+		 * is the one listed, not its target */
+		zmx_scope_proc_path(fd, proc);
+		c->rep.u.attr.st.xflags = zmx_op_xflags(proc, 0);
+	}
 	close(fd);
 	if (r < 0)
 		return r;

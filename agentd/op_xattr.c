@@ -1,11 +1,12 @@
 /* op_xattr.c - handlers for extended attributes: GETXATTR, LISTXATTR,
  * SETXATTR, REMOVEXATTR, and the copy of a file's attributes that keeps
- * them across a write-back (op_put.c). Linux has no *at() xattr calls before 6.13, so
- * a file resolved in scope is named through our own /proc/self/fd: the
- * inode an O_PATH fd pins ("/proc/self/fd/N", followed), or a final name
- * in a pinned directory ("/proc/self/fd/D/NAME" with the l*xattr calls,
- * which never follow it). Either way the walk cannot leave the inode or
- * directory scope.c resolved. */
+ * them across a write-back (op_put.c). Linux has no *at() xattr calls
+ * before 6.13, so a file resolved in scope is named through our own
+ * /proc/self/fd: the inode an O_PATH fd pins ("/proc/self/fd/N",
+ * followed), or a final name in a pinned directory
+ * ("/proc/self/fd/D/NAME" with the l*xattr calls, which never follow
+ * it). Either way the walk cannot leave the inode or directory scope.c
+ * resolved. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -162,6 +163,13 @@ op_removexattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (r < 0)
 		xattr_fail(c, "removexattr", q->name, r);
 	return zmx_op_done(c, fd, r);
+}
+
+uint32_t
+zmx_op_xflags(const char *p, int lcall)
+{
+	return (lcall ? llistxattr(p, NULL, 0) : listxattr(p, NULL, 0)) == 0 ?
+	    ZMX_ATTR_NOXATTR : 0;
 }
 
 /* Whether name is a policy's label (security.*) or a privileged

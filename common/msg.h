@@ -61,8 +61,9 @@
 /* CHOWN: leave this id unchanged */
 #define ZMX_ID_KEEP	0xffffffffu
 
-/* File metadata as it crosses the wire: a msgpack array of 16 integers in
- * this order. Times are seconds and nanoseconds. */
+/* File metadata as it crosses the wire: a msgpack array of 17 integers in
+ * this order (a decoder takes 16, xflags then 0). Times are seconds and
+ * nanoseconds. */
 struct zmx_attr {
 	uint64_t	dev, ino;
 	uint32_t	mode, nlink, uid, gid;
@@ -72,8 +73,14 @@ struct zmx_attr {
 	int64_t		atime_sec, atime_nsec;
 	int64_t		mtime_sec, mtime_nsec;
 	int64_t		ctime_sec, ctime_nsec;
+	uint32_t	xflags;		/* ZMX_ATTR_* */
 };
-#define ZMX_ATTR_FIELDS	16
+#define ZMX_ATTR_FIELDS	17		/* what an encoder writes */
+#define ZMX_ATTR_MIN	16		/* what a decoder needs */
+
+/* ATTR xflags: what agentd found out about extended attributes; 0 says
+ * nothing (STAT and READDIR fill it, other replies leave it 0) */
+#define ZMX_ATTR_NOXATTR	0x1	/* none the session's user can list */
 
 struct zmx_dirent {
 	const char	*name;

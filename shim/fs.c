@@ -576,6 +576,26 @@ xattr_name_ok(const char *name)
 	return n == 0 || n > 255 ? -ERANGE : 0;
 }
 
+/* Whether the attribute cache knows that rpath has no extended
+ * attribute (ZMX_ATTR_NOXATTR, from a listing or an lstat): then a list
+ * is empty, and so are the names ls -l asks about for every file
+ * (security.selinux and the POSIX ACLs, which any caller may ask for),
+ * without a round trip. Other names go to agentd: whether user.* is
+ * ENODATA or EACCES depends on permissions. (A file system without
+ * ACLs would say EOPNOTSUPP for those: ls takes it the same way.) */
+static int
+xattr_none(const char *rpath, int nofollow, const char *name)
+{
+	struct zmx_attr a;
+
+	if (name != NULL && strncmp(name, "security.", 9) != 0 &&
+	    strcmp(name, "system.posix_acl_access") != 0 &&
+	    strcmp(name, "system.posix_acl_default") != 0)
+		return 0;
+	return zmx_cache_get(rpath, !nofollow, &a) &&
+	    (a.xflags & ZMX_ATTR_NOXATTR);
+}
+
 /* GETXATTR and LISTXATTR: the reply's bytes into buf. agentd always
  * sends the whole value, so the size probe is answered here, as the
  * kernel would: size 0 asks for the length, a buffer too small is
@@ -617,6 +637,8 @@ zmx_fs_getxattr(int fd, const char *path, int nofollow, const char *name,
 	    real_getxattr(p_, name, value, size)));
 	if ((r = xattr_name_ok(name)) < 0)
 		return r;
+	if (path != NULL && xattr_none(w.rpath, nofollow, name))
+		return -ENODATA;
 	req.type = ZMX_MSG_GETXATTR;
 	req.u.getxattr.path = w.rpath;
 	req.u.getxattr.name = name;
@@ -634,6 +656,8 @@ zmx_fs_listxattr(int fd, const char *path, int nofollow, char *list,
 	ATTR_TARGET(&w, fd, path, 0, real_flistxattr(fd, list, size),
 	    ((void)dfd_, nofollow ? real_llistxattr(p_, list, size) :
 	    real_listxattr(p_, list, size)));
+	if (path != NULL && xattr_none(w.rpath, nofollow, NULL))
+		return 0;
 	req.type = ZMX_MSG_LISTXATTR;
 	req.u.listxattr.path = w.rpath;
 	req.u.listxattr.flags = nofollow ? ZMX_NOFOLLOW : 0;

@@ -175,6 +175,26 @@ is "$(zmx_remote getfattr -d x.txt 2>&1)" "$(printf '%s\n' '# file: x.txt' \
 like "$(grep -c 'op=setxattr path=[^ ]*/x.txt to=user.a result=ok' \
     "$T/audit.log")" '^[1-9]' "setxattr is audited with the attribute's name"
 
+# a listing says which entries have no extended attributes at all, so the
+# labels and ACLs ls -l asks about for every file cost no round trip; a
+# file that has some is asked
+zmx_remote setfattr -n security.zmx -v label x.txt
+out=$(ZMX_STATS=1 zmx_run "$PY" -c '
+import errno, os
+os.listdir(".")
+for n in ("t.txt", "x.txt", "tlink"):
+    try:
+        print(n, os.getxattr(n, "security.zmx", follow_symlinks=False))
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+print(os.listxattr("t.txt"))' 2>&1)
+is "$(printf '%s\n' "$out" | grep -v '^zmx: stats')" \
+    "$(printf '%s\n' "t.txt ENODATA" "x.txt b'label'" "tlink ENODATA" "[]")" \
+    "security.* read after a listing: the file that has it shows it"
+like "$out" "zmx: stats: .* getxattr 1( |\$)" \
+    "only that file's cost a round trip"
+unlike "$out" "listxattr" "and the empty list none"
+
 echo local > "$T/local.txt"
 zmx_run setfattr -n user.here -v local "$T/local.txt"
 is "$(getfattr -n user.here --only-values "$T/local.txt" 2>/dev/null)" local \

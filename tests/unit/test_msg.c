@@ -34,6 +34,7 @@ fill_attr(struct zmx_attr *a, int seed)
 	a->mtime_nsec = 999999999;
 	a->ctime_sec = 0;
 	a->ctime_nsec = ZMX_UTIME_OMIT;
+	a->xflags = ZMX_ATTR_NOXATTR;
 }
 
 static int
@@ -337,6 +338,50 @@ identity_rows(void)
 	zmx_buf_free(&buf);
 }
 
+/* An ATTR reply whose attributes are n integers, 1 each. */
+static void
+pack_attr_n(msgpack_sbuffer *sb, unsigned n)
+{
+	msgpack_packer pk;
+	unsigned i;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint32(&pk, ZMX_MSG_ATTR);
+	msgpack_pack_uint64(&pk, 42);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "st", 2);
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_uint32(&pk, 1);
+}
+
+/* 16 elements, from a peer before xflags, say nothing about extended
+ * attributes; 18 are a later version's, the 18th ignored. */
+static void
+attr_lengths(void)
+{
+	msgpack_sbuffer sb;
+	struct zmx_msg m;
+	char why[256];
+
+	pack_attr_n(&sb, 16);
+	ok(zmx_msg_decode(&m, sb.data, sb.size, why, sizeof(why)) == 0 &&
+	    m.u.attr.st.ctime_nsec == 1 && m.u.attr.st.xflags == 0,
+	    "16 attributes decode, xflags 0 (%s)", why);
+	zmx_msg_close(&m);
+	msgpack_sbuffer_destroy(&sb);
+	pack_attr_n(&sb, 18);
+	ok(zmx_msg_decode(&m, sb.data, sb.size, why, sizeof(why)) == 0 &&
+	    m.u.attr.st.xflags == ZMX_ATTR_NOXATTR,
+	    "18 attributes decode, the 17th is xflags (%s)", why);
+	zmx_msg_close(&m);
+	msgpack_sbuffer_destroy(&sb);
+	pack_attr_n(&sb, 15);
+	expect_bad(&sb, "15 attributes, need 16", "15 attributes");
+}
+
 static void
 errnames(void)
 {
@@ -352,6 +397,7 @@ main(void)
 {
 	round_trip_all();
 	identity_rows();
+	attr_lengths();
 	bad_frames();
 	errnames();
 	return tap_done();
