@@ -613,10 +613,11 @@ xattr_call(struct zmx_msg *req, void *buf, size_t size)
 			r = (ssize_t)n;
 		else if (n > size)
 			r = -ERANGE;
-		else if (buf == NULL)
+		else if (buf == NULL && n > 0)
 			r = -EFAULT;
 		else {
-			memcpy(buf, rep.msg.u.xattr.value, n);
+			if (n > 0)
+				memcpy(buf, rep.msg.u.xattr.value, n);
 			r = (ssize_t)n;
 		}
 	}

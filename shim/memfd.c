@@ -214,6 +214,13 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		}
 		if (flags & (O_CREAT | O_TRUNC))
 			zmx_cache_invalidate();
+		/* a FIFO, socket or device has no content to fetch (agentd
+		 * refuses to open one; this says so again for any peer) */
+		if (!S_ISDIR(rep.msg.u.opened.st.mode) &&
+		    !S_ISREG(rep.msg.u.opened.st.mode)) {
+			fd = -EOPNOTSUPP;
+			goto out;
+		}
 		kind = S_ISDIR(rep.msg.u.opened.st.mode) ? ZMX_FILE_DIR :
 		    ZMX_FILE_REG;
 		if (kind == ZMX_FILE_DIR && (flags & O_ACCMODE) != O_RDONLY) {
