@@ -338,5 +338,22 @@ out=$(req put "$WS/put.txt" ab begin 0 :: put "$WS/put.txt" yz commit 8192 \
 is "$(zmx_remote cmp "$T/gap.want" put.txt 2>&1)" "" \
     "a gap between chunks reads as zeros, the size extends the end"
 
+# the same into a file with two links: copied in place, holes and all
+printf 'old\n' > "$R/ws/g1"
+ln "$R/ws/g1" "$R/ws/g2"
+ino=$(stat -c %i "$R/ws/g1")
+out=$(req put "$WS/g1" ab begin 0 :: put "$WS/g1" yz commit 4194304 644 \
+    8388608 1000000001 5 0 omit)
+like "$out" "ATTR .* nlink=2" "PUT into a file with two links: ATTR, still 2 links"
+{ printf ab; head -c 4194302 /dev/zero; printf yz; head -c 4194302 /dev/zero; } \
+    > "$T/gap2.want"
+is "$(zmx_remote sh -c 'stat -c "%i %h %s %.9X" g2 && cmp "$1" g2' sh \
+    "$T/gap2.want" 2>&1)" "$ino 2 8388608 1000000001.000000005" \
+    "the other name shows the new content, size and atime, same inode"
+blocks=$(zmx_remote stat -c %b g2)
+ok $([ "$blocks" -le 64 ]; echo $?) \
+    "the holes stayed holes through the copy ($blocks blocks, not 16384)"
+is "$(ls -a "$R/ws" | grep -c '\.zmx-')" 0 "and the temp file is gone"
+
 local_untouched
 done_testing
