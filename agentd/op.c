@@ -1,6 +1,6 @@
 /* op.c - helpers every op_* handler shares (op.h): marking a request as
  * a change, error details that name the scope, attributes for the wire,
- * and the reply scratch buffer. */
+ * times from the wire, and the reply scratch buffer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -103,6 +103,7 @@ zmx_op_attr(struct zmx_attr *a, const struct stat *st)
 	a->mtime_nsec = st->st_mtim.tv_nsec;
 	a->ctime_sec = st->st_ctim.tv_sec;
 	a->ctime_nsec = st->st_ctim.tv_nsec;
+	a->xflags = 0;
 }
 
 int
@@ -113,6 +114,32 @@ zmx_op_fstat(int fd, struct zmx_attr *a)
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
 		return -errno;
 	zmx_op_attr(a, &st);
+	return 0;
+}
+
+static int
+utime_nsec(int64_t nsec, long *out)
+{
+	if (nsec == ZMX_UTIME_NOW)
+		*out = UTIME_NOW;
+	else if (nsec == ZMX_UTIME_OMIT)
+		*out = UTIME_OMIT;
+	else if (nsec < 0 || nsec > 999999999)
+		return -EINVAL;
+	else
+		*out = (long)nsec;
+	return 0;
+}
+
+int
+zmx_op_times(int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec,
+    struct timespec ts[2])
+{
+	ts[0].tv_sec = asec;
+	ts[1].tv_sec = msec;
+	if (utime_nsec(ansec, &ts[0].tv_nsec) < 0 ||
+	    utime_nsec(mnsec, &ts[1].tv_nsec) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -49,8 +49,8 @@ struct zmx_op_ctx {
 typedef int zmx_op_fn(struct zmx_op_ctx *, const struct zmx_msg *);
 
 /* One handler per REQ row. Defined across session.c (hello),
- * dispatch.c (ping), op_file.c, op_dir.c and op_put.c: a row without
- * its op_* fails the link. */
+ * dispatch.c (ping), op_file.c, op_dir.c, op_xattr.c and op_put.c: a
+ * row without its op_* fails the link. */
 #define OP_REQ(n)	zmx_op_fn op_##n;
 #define OP_REP(n)
 #define OP_LOC(n)
@@ -83,6 +83,27 @@ int	zmx_op_parent(struct zmx_op_ctx *c, const char *path,
 /* fstat of an fd (O_PATH too) into a wire attribute. 0 or -errno. */
 int	zmx_op_fstat(int fd, struct zmx_attr *a);
 void	zmx_op_attr(struct zmx_attr *a, const struct stat *st);
+
+/* UTIMENS or PUT times as utimensat(2) takes them: ZMX_UTIME_NOW and
+ * ZMX_UTIME_OMIT become UTIME_NOW and UTIME_OMIT. 0, or -EINVAL for
+ * nanoseconds out of range. */
+int	zmx_op_times(int64_t asec, int64_t ansec, int64_t msec, int64_t mnsec,
+	    struct timespec ts[2]);
+
+/* ZMX_ATTR_NOXATTR if p (a /proc/self/fd path) names a file with no
+ * extended attribute the session's user can list; with lcall, p's last
+ * name itself. 0 otherwise, and when agentd cannot tell. So that a
+ * client answers ls -l's per-file questions (security.selinux, ACLs)
+ * without a round trip (op_xattr.c). */
+uint32_t zmx_op_xflags(const char *p, int lcall);
+
+/* Copies the extended attributes of from (an O_PATH fd) onto to (open
+ * for writing), after removing what to got from its directory: the
+ * security.* ones with security, else all the others. A failure on a
+ * security.* or trusted.* one is ignored, on any other returned with a
+ * detail naming it. 0 or -errno. Uses the data scratch (op_xattr.c). */
+int	zmx_op_xattr_copy(struct zmx_op_ctx *c, int from, int to,
+	    int security);
 
 /* Removes the session's unfinished uploads (op_put.c). */
 void	zmx_op_put_drop_all(struct zmx_session *s);

@@ -1,5 +1,5 @@
 /* op_dir.c - handlers for requests about directory entries: READDIR,
- * MKDIR, RMDIR, UNLINK, RENAME, LINK, SYMLINK. Each acts on a final
+ * MKDIR, MKNOD, RMDIR, UNLINK, RENAME, LINK, SYMLINK. Each acts on a final
  * name through its parent's fd from scope.c and an *at() call, which
  * never follows a symlink in that last name. */
 #include <dirent.h>
@@ -61,12 +61,18 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	struct zmx_msg_entries *out = &c->rep.u.entries;
 	struct dirent *de;
 	struct stat st;
+	char p[32 + NAME_MAX + 2];
 	DIR *dir = NULL;
 	size_t n = 0, used = 0, i;
 	int fd, r = 0;
 
 	c->path = q->path;
-	if ((fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY, 0)) < 0)
+	/* listing a directory reads it: O_NOATIME as for a fetch
+	 * (op_file.c reopen), where the kernel allows it */
+	fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY | O_NOATIME, 0);
+	if (fd == -EPERM)
+		fd = zmx_op_open(c, q->path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0 || (dir = fdopendir(fd)) == NULL) {
 		r = -errno;
@@ -90,6 +96,13 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 				break;
 		} else if ((r = add_entry(c, n, &used, de->d_name, &st)) < 0)
 			break;
+		else {
+			/* and whether it has extended attributes, so that
+			 * ls -l asks no more than it stats */
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", fd,
+			    de->d_name);
+			c->ents[n].st.xflags = zmx_op_xflags(p, 1);
+		}
 		n++;
 	}
 	closedir(dir);
@@ -116,6 +129,46 @@ op_mkdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
 		return fd == -EBUSY ? -EEXIST : fd;	/* mkdir -p ROOT */
 	r = mkdirat(fd, name, q->mode & 07777) < 0 ? -errno : 0;
+	return zmx_op_done(c, fd, r);
+}
+
+/* FIFOs and empty regular files only: a device node would give the
+ * session's user a door to hardware on agentd's machine, and a socket
+ * node is useless to a program on another. */
+int
+op_mknod(struct zmx_op_ctx *c, const struct zmx_msg *m)
+{
+	const struct zmx_msg_mknod *q = &m->u.mknod;
+	char name[NAME_MAX + 1];
+	mode_t type = q->mode & S_IFMT;
+	int fd, r;
+
+	if ((r = zmx_op_writes(c, q->path, NULL)) < 0)
+		return r;
+	if (q->mode & ~(uint32_t)(S_IFMT | 07777))
+		return zmx_op_fail(c, -EINVAL, "%s: bad mode 0%o", q->path,
+		    q->mode);
+	switch (type) {
+	case 0:			/* mknod(2): 0 is a regular file */
+		type = S_IFREG;
+		break;
+	case S_IFREG:
+	case S_IFIFO:
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		return zmx_op_fail(c, -EPERM, "%s: agentd makes no device "
+		    "files", q->path);
+	case S_IFSOCK:
+		return zmx_op_fail(c, -EOPNOTSUPP, "%s: agentd makes no "
+		    "socket files", q->path);
+	default:
+		return zmx_op_fail(c, -EINVAL, "%s: bad file type 0%o",
+		    q->path, type);
+	}
+	if ((fd = zmx_op_parent(c, q->path, name, NULL)) < 0)
+		return fd == -EBUSY ? -EEXIST : fd;
+	r = mknodat(fd, name, type | (q->mode & 07777), 0) < 0 ? -errno : 0;
 	return zmx_op_done(c, fd, r);
 }
 

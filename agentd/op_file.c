@@ -32,7 +32,10 @@ bad_flags(struct zmx_op_ctx *c, uint32_t flags, uint32_t known)
 
 /* Reopens what an O_PATH fd pins with real open flags: the magic link
  * in our own /proc/self/fd leads to that inode and nowhere else, and
- * the kernel checks the access the flags ask for. */
+ * the kernel checks the access the flags ask for. O_NOATIME: a fetch
+ * is not the program reading, and must not move the atime a program
+ * set (touch -a); only the owner (or CAP_FOWNER) may ask for it, so
+ * anyone else's open goes again without it. */
 static int
 reopen(int pathfd, int flags)
 {
@@ -40,8 +43,10 @@ reopen(int pathfd, int flags)
 	int fd;
 
 	zmx_scope_proc_path(pathfd, proc);
-	fd = open(proc, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	flags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK;
+	if ((fd = open(proc, flags | O_NOATIME)) < 0 && errno == EPERM)
+		fd = open(proc, flags);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -79,6 +84,7 @@ int
 op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_stat *q = &m->u.stat;
+	char proc[32];
 	int fd, r;
 
 	c->path = q->path;
@@ -87,7 +93,12 @@ op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_open(c, q->path, O_PATH |
 	    (q->flags & ZMX_NOFOLLOW ? O_NOFOLLOW : 0), 0)) < 0)
 		return fd;
-	r = zmx_op_fstat(fd, &c->rep.u.attr.st);
+	if ((r = zmx_op_fstat(fd, &c->rep.u.attr.st)) == 0) {
+		/* through the magic link: a symlink pinned with O_NOFOLLOW
+		 * is the one listed, not its target */
+		zmx_scope_proc_path(fd, proc);
+		c->rep.u.attr.st.xflags = zmx_op_xflags(proc, 0);
+	}
 	close(fd);
 	if (r < 0)
 		return r;
@@ -474,20 +485,6 @@ op_chown(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	return zmx_op_done(c, fd, r);
 }
 
-static int
-utime_nsec(int64_t nsec, long *out)
-{
-	if (nsec == ZMX_UTIME_NOW)
-		*out = UTIME_NOW;
-	else if (nsec == ZMX_UTIME_OMIT)
-		*out = UTIME_OMIT;
-	else if (nsec < 0 || nsec > 999999999)
-		return -EINVAL;
-	else
-		*out = (long)nsec;
-	return 0;
-}
-
 int
 op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
@@ -499,10 +496,8 @@ op_utimens(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((r = zmx_op_writes(c, q->path, NULL)) < 0 ||
 	    (r = bad_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
 		return r;
-	ts[0].tv_sec = q->atime_sec;
-	ts[1].tv_sec = q->mtime_sec;
-	if (utime_nsec(q->atime_nsec, &ts[0].tv_nsec) < 0 ||
-	    utime_nsec(q->mtime_nsec, &ts[1].tv_nsec) < 0)
+	if (zmx_op_times(q->atime_sec, q->atime_nsec, q->mtime_sec,
+	    q->mtime_nsec, ts) < 0)
 		return zmx_op_fail(c, -EINVAL, "%s: nanoseconds out of range",
 		    q->path);
 	if ((fd = attr_target(c, q->path, q->flags & ZMX_NOFOLLOW, name, &dfd,

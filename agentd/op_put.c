@@ -1,9 +1,12 @@
 /* op_put.c - PUT, the write-back of a whole file that is never torn:
- * chunks go to a temp file beside the target, and COMMIT renames it over
- * the target, so readers see the old file or the new one, never half
- * (DESIGN.md decision 2). Also the session's table of uploads; each is
- * recorded by uprec.c, so that a killed agentd's temp files go when it
- * starts again. */
+ * chunks go to a temp file beside the target, each at its offset (holes
+ * stay holes), and COMMIT gives it its size and times and the identity
+ * of the file it replaces (owner, mode, extended attributes) and renames
+ * it over the target, so readers see the old file or the new one, never
+ * half (DESIGN.md decision 2). A file with other hard links is the one
+ * exception: the new content is copied into it, keeping its inode. Also
+ * the session's table of uploads; each is recorded by uprec.c, so that a
+ * killed agentd's temp files go when it starts again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -226,31 +229,201 @@ out:
 	return r;
 }
 
-/* COMMIT: the temp file takes the target's owner and mode (or mode for
- * a new file) and replaces it in one rename. */
+/* Copies len bytes at off from one file to the other, at the same
+ * offset: copy_file_range(2) where the kernel and file system can (a
+ * reflink on some), else read and write through the data scratch.
+ * 0 or -errno. */
 static int
-upload_commit(struct zmx_op_ctx *c, struct zmx_upload *u, mode_t mode)
+copy_range(struct zmx_op_ctx *c, int from, int to, off_t off, off_t len)
+{
+	loff_t in = off, out = off;
+	ssize_t n;
+	void *buf;
+	int r;
+
+	while (len > 0) {
+		n = copy_file_range(from, &in, to, &out, (size_t)len, 0);
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+		    errno == EOPNOTSUPP || errno == ENOSYS))
+			break;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;	/* from is shorter: nothing more */
+		len -= n;
+	}
+	if (len <= 0)
+		return 0;
+	if ((buf = zmx_op_data(c, ZMX_CHUNK)) == NULL)
+		return -ENOMEM;
+	while (len > 0) {
+		n = zmx_io_read_all(from, buf, len > ZMX_CHUNK ? ZMX_CHUNK :
+		    (size_t)len, in);
+		if (n <= 0)
+			return (int)n;
+		if ((r = zmx_io_write_all(to, buf, (size_t)n, in)) < 0)
+			return r;
+		in += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Makes to's content from's: truncated to nothing, given from's size,
+ * then from's data extents (SEEK_DATA) copied in, so that from's holes
+ * stay holes. 0 or -errno. */
+static int
+copy_content(struct zmx_op_ctx *c, int from, int to)
 {
 	struct stat st;
+	off_t off = 0, data, hole;
+	int r;
 
-	if (fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* owner first: chown clears set-id bits. Someone who may
-		 * write the file but not give it away becomes its owner,
-		 * as with any editor that saves by rename. */
-		if (fchown(u->fd, st.st_uid, st.st_gid) < 0 &&
+	if (fstat(from, &st) < 0)
+		return -errno;
+	if (ftruncate(to, 0) < 0 || ftruncate(to, st.st_size) < 0)
+		return -errno;
+	while (off < st.st_size) {
+		if ((data = lseek(from, off, SEEK_DATA)) < 0) {
+			if (errno == ENXIO)
+				break;		/* only a hole is left */
+			if (errno != EINVAL)
+				return -errno;
+			data = off;		/* no SEEK_DATA: all data */
+			hole = st.st_size;
+		} else if ((hole = lseek(from, data, SEEK_HOLE)) < 0)
+			return -errno;
+		if ((r = copy_range(c, from, to, data, hole - data)) < 0)
+			return r;
+		off = hole;
+	}
+	return 0;
+}
+
+/* Sets the times the PUT asks for on fd, after its content. An atime
+ * left to agentd (ZMX_UTIME_OMIT) is orig's, the file being replaced,
+ * as a write in place would leave it; an mtime left to agentd is the
+ * last write's. */
+static int
+commit_times(int fd, const struct timespec want[2], const struct stat *orig)
+{
+	struct timespec ts[2] = { want[0], want[1] };
+
+	if (ts[0].tv_nsec == UTIME_OMIT && orig != NULL)
+		ts[0] = orig->st_atim;
+	if (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	return futimens(fd, ts) < 0 ? -errno : 0;
+}
+
+/* COMMIT of a file with other hard links (ofd pins it): a rename would
+ * give this name a new inode and leave the other names the old content,
+ * so the new content is copied into the file itself, which keeps its
+ * inode, owner, mode and attributes, and every name sees it. Not
+ * atomic: a reader meanwhile, or a crash, sees it torn, as with a
+ * program that rewrites a local file in place. */
+static int
+commit_in_place(struct zmx_op_ctx *c, struct zmx_upload *u, int ofd,
+    const struct timespec ts[2])
+{
+	char p[32];
+	int wfd, r;
+
+	zmx_scope_proc_path(ofd, p);
+	if ((wfd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return -errno;
+	if ((r = copy_content(c, u->fd, wfd)) == 0 &&
+	    (r = commit_times(wfd, ts, NULL)) == 0)
+		r = zmx_op_fstat(wfd, &c->rep.u.attr.st);
+	close(wfd);
+	return r;
+}
+
+/* The temp file becomes what the file it replaces (ofd, *st) was, but
+ * for its content. The order matters: extended attributes while the
+ * temp file is still the session user's own (setting user.* needs write
+ * access, an ACL ownership); then the owner, which clears set-id bits
+ * and security.capability (someone who may write the file but not give
+ * it away becomes its owner, keeping the group if a member of it, as
+ * with any editor that saves by rename); then the mode; then the
+ * security.* attributes. */
+static int
+take_identity(struct zmx_op_ctx *c, struct zmx_upload *u, int ofd,
+    const struct stat *st)
+{
+	int r;
+
+	if ((r = zmx_op_xattr_copy(c, ofd, u->fd, 0)) < 0)
+		return r;
+	if (fchown(u->fd, st->st_uid, st->st_gid) < 0) {
+		if (errno != EPERM)
+			return -errno;
+		if (fchown(u->fd, (uid_t)-1, st->st_gid) < 0 &&
 		    errno != EPERM)
 			return -errno;
-		mode = st.st_mode;
-	} else if (errno != ENOENT)
+	}
+	if (fchmod(u->fd, st->st_mode & 07777) < 0)
 		return -errno;
-	else if (u->existed)
+	return zmx_op_xattr_copy(c, ofd, u->fd, 1);
+}
+
+/* COMMIT: the temp file takes its final size and the times asked for
+ * (while it is still the session user's own, who may set any). A
+ * regular file at the target with other hard links gets the content in
+ * place; otherwise the temp file takes the identity of the file there
+ * (or PUT's mode, for a new file) and replaces it in one rename. *done
+ * is set when the temp file is gone (renamed). */
+static int
+upload_commit(struct zmx_op_ctx *c, struct zmx_upload *u,
+    const struct zmx_msg_put *q, const struct timespec ts[2], int *done)
+{
+	struct stat st;
+	int ofd, r;
+
+	*done = 0;
+	/* chunks skip holes; the size makes a trailing one */
+	if (ftruncate(u->fd, (off_t)q->size) < 0)
+		return -errno;
+	/* the file now at the target, pinned: what is read from it is
+	 * what is kept, and what in-place writes into */
+	ofd = openat(u->dirfd, u->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (ofd < 0 && errno != ENOENT)
+		return -errno;
+	if (ofd < 0 && u->existed)
 		return zmx_op_fail(c, -ENOENT, "%s: removed during the "
 		    "upload", c->path);
-	if (fchmod(u->fd, mode & 07777) < 0)
-		return -errno;
-	if (renameat(u->dirfd, u->tmp, u->dirfd, u->name) < 0)
-		return -errno;
-	return zmx_op_fstat(u->fd, &c->rep.u.attr.st);
+	if (ofd >= 0 && fstat(ofd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (ofd >= 0 && !S_ISREG(st.st_mode)) {
+		/* a symlink or fifo put there meanwhile has no identity
+		 * to keep: it is replaced like a missing file */
+		close(ofd);
+		ofd = -1;
+	}
+	if (ofd >= 0 && st.st_nlink > 1) {
+		r = commit_in_place(c, u, ofd, ts);
+		goto out;
+	}
+	if ((r = commit_times(u->fd, ts, ofd >= 0 ? &st : NULL)) < 0)
+		goto out;
+	if (ofd >= 0)
+		r = take_identity(c, u, ofd, &st);
+	else if (fchmod(u->fd, q->mode & 07777) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out;
+	if (renameat(u->dirfd, u->tmp, u->dirfd, u->name) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*done = 1;
+	r = zmx_op_fstat(u->fd, &c->rep.u.attr.st);
+out:
+	if (ofd >= 0)
+		close(ofd);
+	return r;
 }
 
 int
@@ -258,8 +431,9 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_put *q = &m->u.put;
 	struct zmx_upload *u;
+	struct timespec ts[2];
 	char key[PATH_MAX + 16];
-	int r;
+	int done, r;
 
 	c->path = q->path;
 	if (q->flags & ~(uint32_t)(ZMX_PUT_BEGIN | ZMX_PUT_COMMIT))
@@ -277,6 +451,13 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (q->off > (uint64_t)INT64_MAX - q->data_len)
 		return zmx_op_fail(c, -EFBIG, "%s: offset %llu", q->path,
 		    (unsigned long long)q->off);
+	if (q->size > INT64_MAX)
+		return zmx_op_fail(c, -EFBIG, "%s: size %llu", q->path,
+		    (unsigned long long)q->size);
+	if (zmx_op_times(q->atime_sec, q->atime_nsec, q->mtime_sec,
+	    q->mtime_nsec, ts) < 0)
+		return zmx_op_fail(c, -EINVAL, "%s: nanoseconds out of range",
+		    q->path);
 	if ((r = upload_key(m->id, q->path, key, sizeof(key))) < 0)
 		return r;
 	if (q->flags & ZMX_PUT_BEGIN) {
@@ -295,9 +476,9 @@ op_put(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		c->rep.type = ZMX_MSG_OK;
 		return 0;
 	}
-	if ((r = upload_commit(c, u, q->mode)) < 0)
+	if ((r = upload_commit(c, u, q, ts, &done)) < 0)
 		goto fail;
-	upload_drop(c->s, u, 1);
+	upload_drop(c->s, u, done);	/* in place: the temp file goes */
 	c->rep.type = ZMX_MSG_ATTR;
 	return 0;
 fail:

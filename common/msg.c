@@ -144,6 +144,7 @@ enc_attr(msgpack_packer *pk, const struct zmx_attr *a)
 	msgpack_pack_int64(pk, a->mtime_nsec);
 	msgpack_pack_int64(pk, a->ctime_sec);
 	msgpack_pack_int64(pk, a->ctime_nsec);
+	msgpack_pack_uint32(pk, a->xflags);
 }
 
 static void
@@ -360,17 +361,18 @@ static int
 dec_attr(struct dec *d, const msgpack_object *o, struct zmx_attr *a)
 {
 	const msgpack_object *v;
-	uint64_t u[10];
+	uint64_t u[10], x = 0;
 	int64_t s[6];
 	unsigned i;
 	int r;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return fail(d, "attributes are not an array");
-	/* more than 16 is allowed: later versions may append fields */
-	if (o->via.array.size < ZMX_ATTR_FIELDS)
+	/* more than 17 is allowed: later versions may append fields; 16,
+	 * without xflags, says nothing about extended attributes */
+	if (o->via.array.size < ZMX_ATTR_MIN)
 		return fail(d, "%u attributes, need %u", o->via.array.size,
-		    ZMX_ATTR_FIELDS);
+		    ZMX_ATTR_MIN);
 	v = o->via.array.ptr;
 	for (i = 0; i < 7; i++)
 		if ((r = dec_uint(d, &v[i], i >= 2 && i < 6 ? UINT32_MAX :
@@ -384,6 +386,9 @@ dec_attr(struct dec *d, const msgpack_object *o, struct zmx_attr *a)
 	for (i = 0; i < 6; i++)
 		if ((r = dec_int(d, &v[10 + i], INT64_MIN, INT64_MAX, &s[i])) < 0)
 			return r;
+	if (o->via.array.size > 16 &&
+	    (r = dec_uint(d, &v[16], UINT32_MAX, &x)) < 0)
+		return r;
 	a->dev = u[0];
 	a->ino = u[1];
 	a->mode = (uint32_t)u[2];
@@ -400,6 +405,7 @@ dec_attr(struct dec *d, const msgpack_object *o, struct zmx_attr *a)
 	a->mtime_nsec = s[3];
 	a->ctime_sec = s[4];
 	a->ctime_nsec = s[5];
+	a->xflags = (uint32_t)x;
 	return 0;
 }
 
@@ -419,6 +425,7 @@ dec_ents(struct dec *d, const msgpack_object *o,
 	e = msgpack_zone_malloc(d->unp.zone, (n ? n : 1) * sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
+	memset(e, 0, (n ? n : 1) * sizeof(*e));	/* padding too */
 	for (i = 0; i < n; i++) {
 		p = &o->via.array.ptr[i];
 		if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2)

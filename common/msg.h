@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZMX_PROTO_VERSION	2
+#define ZMX_PROTO_VERSION	3
 #define ZMX_VERSION		"0.1.0"
 
 #define ZMX_MAX_PATH	4096		/* bytes in a STR field */
@@ -17,7 +17,7 @@
 #define ZMX_CHUNK	(1u << 20)	/* whole-fetch threshold, chunk size */
 #define ZMX_TOKEN_LEN	32		/* session token bytes */
 
-/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS flags */
+/* STAT flags, also CHMOD/CHOWN/UTIMENS/ACCESS and the xattr rows' */
 #define ZMX_NOFOLLOW	0x1		/* do not follow a final symlink */
 #define ZMX_EACCESS	0x2		/* ACCESS: effective ids (AT_EACCESS) */
 #define ZMX_FOLLOW	0x4		/* LINK's only flag: follow a symlink at from */
@@ -41,18 +41,29 @@
 #define ZMX_RENAME_NOREPLACE	0x1
 #define ZMX_RENAME_EXCHANGE	0x2
 
+/* SETXATTR flags besides ZMX_NOFOLLOW: setxattr(2)'s XATTR_CREATE and
+ * XATTR_REPLACE, moved clear of it */
+#define ZMX_XATTR_CREATE	0x8
+#define ZMX_XATTR_REPLACE	0x10
+
+/* The most bytes of an extended attribute's value (Linux's
+ * XATTR_SIZE_MAX) and of a name list (XATTR_LIST_MAX) */
+#define ZMX_XATTR_MAX	65536
+
 /* WELCOME flags */
 #define ZMX_WELCOME_RO	0x1		/* the session's key is read-only */
 
-/* UTIMENS nsec values with a special meaning, as in utimensat(2) */
+/* UTIMENS and PUT nsec values with a special meaning, as in
+ * utimensat(2) */
 #define ZMX_UTIME_NOW	((1l << 30) - 1l)
 #define ZMX_UTIME_OMIT	((1l << 30) - 2l)
 
 /* CHOWN: leave this id unchanged */
 #define ZMX_ID_KEEP	0xffffffffu
 
-/* File metadata as it crosses the wire: a msgpack array of 16 integers in
- * this order. Times are seconds and nanoseconds. */
+/* File metadata as it crosses the wire: a msgpack array of 17 integers in
+ * this order (a decoder takes 16, xflags then 0). Times are seconds and
+ * nanoseconds. */
 struct zmx_attr {
 	uint64_t	dev, ino;
 	uint32_t	mode, nlink, uid, gid;
@@ -62,8 +73,14 @@ struct zmx_attr {
 	int64_t		atime_sec, atime_nsec;
 	int64_t		mtime_sec, mtime_nsec;
 	int64_t		ctime_sec, ctime_nsec;
+	uint32_t	xflags;		/* ZMX_ATTR_* */
 };
-#define ZMX_ATTR_FIELDS	16
+#define ZMX_ATTR_FIELDS	17		/* what an encoder writes */
+#define ZMX_ATTR_MIN	16		/* what a decoder needs */
+
+/* ATTR xflags: what agentd found out about extended attributes; 0 says
+ * nothing (STAT and READDIR fill it, other replies leave it 0) */
+#define ZMX_ATTR_NOXATTR	0x1	/* none the session's user can list */
 
 struct zmx_dirent {
 	const char	*name;

@@ -61,9 +61,10 @@ struct sfile {
 	int		 wb_err;	/* the last write-back's, 0 if it went */
 	int		 wb_fail;	/* this write-back's first error */
 	off_t		 wb_size;
-	unsigned	 wb_sent, wb_chunks;	/* PUT chunks */
+	off_t		 wb_off;	/* the next PUT's piece, len 0: none */
+	size_t		 wb_len;
+	int		 wb_first, wb_last;	/* BEGIN to send, COMMIT sent */
 	int		 wb_on;		/* a write-back is under way */
-	const unsigned char *wb_map;
 	struct waiter	*waiters;	/* for the write-back under way */
 	struct waiter	*after;		/* for the one after it */
 	struct sfile	*hnext;
@@ -161,25 +162,27 @@ stamp_moved(const struct sfile *e)
 	    ms.st_mtim.tv_nsec != ZMX_MEMFD_CLEAN_NSEC;
 }
 
-/* The content's digest, through a mapping (what a mapping wrote does
- * not always move the stamp). 0 or -errno. */
+/* One buffer for reading memfds: pread, not a mapping, since a read
+ * fault on a hole of a memfd gives it a page, and a sparse file would
+ * fill up. */
+static unsigned char files_buf[ZMX_CHUNK];
+
+/* The content's digest (what a mapping wrote does not always move the
+ * stamp). 0 or -errno. */
 static int
 digest(int fd, unsigned char *out)
 {
 	crypto_generichash_state s;
-	struct stat ms;
-	void *map;
+	off_t off = 0;
+	ssize_t n;
 
-	if (fstat(fd, &ms) < 0)
-		return -errno;
 	crypto_generichash_init(&s, NULL, 0, crypto_generichash_BYTES);
-	if (ms.st_size > 0) {
-		if ((map = mmap(NULL, ms.st_size, PROT_READ, MAP_SHARED, fd,
-		    0)) == MAP_FAILED)
-			return -errno;
-		crypto_generichash_update(&s, map, ms.st_size);
-		munmap(map, ms.st_size);
+	while ((n = pread(fd, files_buf, sizeof(files_buf), off)) > 0) {
+		crypto_generichash_update(&s, files_buf, (size_t)n);
+		off += n;
 	}
+	if (n < 0)
+		return -errno;
 	crypto_generichash_final(&s, out, crypto_generichash_BYTES);
 	return 0;
 }
@@ -294,9 +297,6 @@ wb_done(struct sfile *e)
 	struct waiter *w = e->waiters;
 	int err = e->wb_fail;
 
-	if (e->wb_map != NULL)
-		munmap((void *)e->wb_map, e->wb_size);
-	e->wb_map = NULL;
 	e->waiters = NULL;
 	e->wb_on = 0;
 	F.busy--;
@@ -341,11 +341,42 @@ reply_err(const struct zmx_frame *rep, unsigned want)
 	return -EIO;
 }
 
+/* The next piece of content to send at or after *off: its offset in
+ * *off, its length (at most ZMX_CHUNK) in *len, which is 0 when only
+ * holes are left. SEEK_DATA skips the holes, so a sparse file goes back
+ * sparse (PUT's size makes a trailing hole); a memfd always has it, but
+ * where it did not, every byte would count as data. 0 or -errno. */
+static int
+next_data(int fd, off_t size, off_t *off, size_t *len)
+{
+	off_t data, hole = size;
+
+	*len = 0;
+	if (*off >= size)
+		return 0;
+	if ((data = lseek(fd, *off, SEEK_DATA)) < 0) {
+		if (errno == ENXIO)
+			return 0;
+		if (errno != EINVAL)
+			return -errno;
+		data = *off;
+	} else if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
+		return -errno;
+	if (hole > size)
+		hole = size;
+	if (data >= hole)
+		return 0;
+	*off = data;
+	*len = hole - data > ZMX_CHUNK ? ZMX_CHUNK : (size_t)(hole - data);
+	return 0;
+}
+
 static void
 wb_reply(void *arg, struct zmx_frame *rep, int err)
 {
 	struct sfile *e = arg;
-	int commit = e->inflight == 1 && e->wb_sent == e->wb_chunks;
+	/* agentd answers one connection's requests in order */
+	int commit = e->inflight == 1 && e->wb_last;
 
 	e->inflight--;
 	if (err == 0)
@@ -360,8 +391,7 @@ wb_reply(void *arg, struct zmx_frame *rep, int err)
 	if (err < 0 && e->wb_fail == 0)
 		e->wb_fail = err;
 	wb_send(e);
-	if (e->inflight == 0 && (e->wb_fail != 0 ||
-	    e->wb_sent == e->wb_chunks))
+	if (e->inflight == 0 && (e->wb_fail != 0 || e->wb_last))
 		wb_done(e);
 }
 
@@ -373,22 +403,42 @@ wb_send(struct sfile *e)
 	struct zmx_msg m;
 	off_t off;
 	size_t len;
+	int r;
 
-	while (e->inflight < FILES_WINDOW && e->wb_sent < e->wb_chunks &&
+	while (e->inflight < FILES_WINDOW && !e->wb_last &&
 	    e->wb_fail == 0) {
-		off = (off_t)e->wb_sent * ZMX_CHUNK;
-		len = e->wb_size - off > ZMX_CHUNK ? ZMX_CHUNK :
-		    (size_t)(e->wb_size - off);
+		off = e->wb_off;
+		len = e->wb_len;
+		/* the piece after it decides whether this one commits */
+		e->wb_off = off + (off_t)len;
+		if ((r = next_data(e->memfd, e->wb_size, &e->wb_off,
+		    &e->wb_len)) < 0) {
+			e->wb_fail = r;
+			break;
+		}
+		/* read now: a write meanwhile moved the stamp, and the
+		 * next write-back carries it */
+		if (len > 0 && pread(e->memfd, files_buf, len, off) !=
+		    (ssize_t)len) {
+			e->wb_fail = -EIO;
+			break;
+		}
 		memset(&m, 0, sizeof(m));
 		m.type = ZMX_MSG_PUT;
 		m.u.put.path = e->rpath;
 		m.u.put.off = (uint64_t)off;
-		m.u.put.data = e->wb_map ? e->wb_map + off : (const void *)"";
+		m.u.put.data = files_buf;
 		m.u.put.data_len = len;
 		m.u.put.mode = e->st.mode & 07777;
-		m.u.put.flags = (e->wb_sent == 0 ? ZMX_PUT_BEGIN : 0) |
-		    (e->wb_sent + 1 == e->wb_chunks ? ZMX_PUT_COMMIT : 0);
-		e->wb_sent++;
+		m.u.put.size = (uint64_t)e->wb_size;
+		/* times as the writes made them; agentd keeps the replaced
+		 * file's atime */
+		m.u.put.atime_nsec = ZMX_UTIME_OMIT;
+		m.u.put.mtime_nsec = ZMX_UTIME_OMIT;
+		m.u.put.flags = (e->wb_first ? ZMX_PUT_BEGIN : 0) |
+		    (e->wb_len == 0 ? ZMX_PUT_COMMIT : 0);
+		e->wb_first = 0;
+		e->wb_last = e->wb_len == 0;
 		e->inflight++;
 		zmx_link_call(&m, wb_reply, e);
 	}
@@ -420,24 +470,22 @@ wb_start(struct sfile *e, struct waiter *w)
 	e->due = 0;
 	e->closed = 0;
 	e->wb_fail = 0;
-	e->wb_sent = 0;
+	e->wb_first = 1;
+	e->wb_last = 0;
 	e->wb_on = 1;
 	F.busy++;
 	F.writebacks++;
 	/* stamped before the snapshot: a write meanwhile moves it again */
 	if ((r = set_clean(e->memfd)) < 0 || fstat(e->memfd, &ms) < 0) {
 		e->wb_fail = r < 0 ? r : -errno;
-		e->wb_map = NULL;
 		wb_done(e);
 		return;
 	}
 	e->wb_size = ms.st_size;
-	e->wb_chunks = ms.st_size == 0 ? 1 :
-	    (unsigned)((ms.st_size + ZMX_CHUNK - 1) / ZMX_CHUNK);
-	if (ms.st_size > 0 && (e->wb_map = mmap(NULL, ms.st_size, PROT_READ,
-	    MAP_SHARED, e->memfd, 0)) == MAP_FAILED) {
-		e->wb_map = NULL;
-		e->wb_fail = -errno;
+	e->wb_off = 0;
+	if ((r = next_data(e->memfd, ms.st_size, &e->wb_off,
+	    &e->wb_len)) < 0) {
+		e->wb_fail = r;
 		wb_done(e);
 		return;
 	}
@@ -1282,7 +1330,8 @@ zmx_files_flush_all(void)
 		 * file, not round again */
 		if (e->wb_err && !e->closed && !stamp_moved(e))
 			continue;
-		if (e->due || is_dirty(e))
+		e->due = 0;
+		if (is_dirty(e))
 			wb_start(e, NULL);
 	}
 }

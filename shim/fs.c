@@ -1,12 +1,15 @@
-/* fs.c - the dispatcher for file operations and attributes (fs.h). A
- * local path costs one policy match and the real call; a remote one is a
- * request to agentd, or no request when the attribute cache knows. */
+/* fs.c - the dispatcher for file operations, attributes and extended
+ * attributes (fs.h). A local path costs one policy match and the real
+ * call; a remote one is a request to agentd, or no request when the
+ * attribute cache knows. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -269,6 +272,36 @@ chmod_open_one(int fd, struct zmx_file *f, void *arg)
 		f->st.mode = (f->st.mode & S_IFMT) | (q->mode & 07777);
 }
 
+/* After a UTIMENS: the open copies of that path carry the new times,
+ * or an fstat of one (os.utime(fd) then os.fstat(fd)) would show the
+ * old. "Now" is this machine's clock: the remote one is a round trip
+ * away, and a clean copy's times are only shown, never sent back. */
+static void
+utimens_open_one(int fd, struct zmx_file *f, void *arg)
+{
+	const struct zmx_msg_utimens *q = arg;
+	struct timespec now;
+
+	(void)fd;
+	if (strcmp(f->rpath, q->path) != 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (q->atime_nsec != ZMX_UTIME_OMIT) {
+		f->st.atime_sec = q->atime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_sec : q->atime_sec;
+		f->st.atime_nsec = q->atime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_nsec : q->atime_nsec;
+	}
+	if (q->mtime_nsec != ZMX_UTIME_OMIT) {
+		f->st.mtime_sec = q->mtime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_sec : q->mtime_sec;
+		f->st.mtime_nsec = q->mtime_nsec == ZMX_UTIME_NOW ?
+		    now.tv_nsec : q->mtime_nsec;
+	}
+	f->st.ctime_sec = now.tv_sec;
+	f->st.ctime_nsec = now.tv_nsec;
+}
+
 int
 zmx_fs_call_ok(struct zmx_msg *req)
 {
@@ -281,6 +314,10 @@ zmx_fs_call_ok(struct zmx_msg *req)
 		zmx_cache_invalidate();
 	if (r == 0 && req->type == ZMX_MSG_CHMOD)
 		zmx_fdtab_each(chmod_open_one, &req->u.chmod);
+	/* with ZMX_NOFOLLOW it was a symlink's times, not the file's */
+	if (r == 0 && req->type == ZMX_MSG_UTIMENS &&
+	    !(req->u.utimens.flags & ZMX_NOFOLLOW))
+		zmx_fdtab_each(utimens_open_one, &req->u.utimens);
 	return r;
 }
 
@@ -421,22 +458,156 @@ zmx_fs_truncate(const char *path, off_t len)
 	return zmx_fs_call_ok(&req);
 }
 
-/* Extended attributes are not carried yet: a remote file has none, which
- * is what cp, ls and shutil handle without complaint. op: 0 get, 1 list,
- * 2 set or remove. Returns 1 when the caller should make the local call. */
-ssize_t
-zmx_fs_xattr(int dirfd, const char *path, int op)
+/* ---- extended attributes ------------------------------------------------ */
+
+/* The kernel's checks that need no round trip: a name of 1 to 255
+ * bytes (XATTR_NAME_MAX), else ERANGE. */
+static int
+xattr_name_ok(const char *name)
 {
+	size_t n;
+
+	if (name == NULL)
+		return -EFAULT;
+	n = strlen(name);
+	return n == 0 || n > 255 ? -ERANGE : 0;
+}
+
+/* Whether the attribute cache knows that rpath has no extended
+ * attribute (ZMX_ATTR_NOXATTR, from a listing or an lstat): then a list
+ * is empty, and so are the names ls -l asks about for every file
+ * (security.selinux and the POSIX ACLs, which any caller may ask for),
+ * without a round trip. Other names go to agentd: whether user.* is
+ * ENODATA or EACCES depends on permissions. (A file system without
+ * ACLs would say EOPNOTSUPP for those: ls takes it the same way.) */
+static int
+xattr_none(const char *rpath, int nofollow, const char *name)
+{
+	struct zmx_attr a;
+
+	if (name != NULL && strncmp(name, "security.", 9) != 0 &&
+	    strcmp(name, "system.posix_acl_access") != 0 &&
+	    strcmp(name, "system.posix_acl_default") != 0)
+		return 0;
+	return zmx_cache_get(rpath, !nofollow, &a) &&
+	    (a.xflags & ZMX_ATTR_NOXATTR);
+}
+
+/* GETXATTR and LISTXATTR: the reply's bytes into buf. agentd always
+ * sends the whole value, so the size probe is answered here, as the
+ * kernel would: size 0 asks for the length, a buffer too small is
+ * ERANGE. */
+static ssize_t
+xattr_call(struct zmx_msg *req, void *buf, size_t size)
+{
+	struct zmx_frame rep = { 0 };
+	ssize_t r;
+	size_t n;
+
+	if ((r = zmx_conn_call(req, &rep, ZMX_MSG_XATTR)) == 0) {
+		n = rep.msg.u.xattr.value_len;
+		if (size == 0)
+			r = (ssize_t)n;
+		else if (n > size)
+			r = -ERANGE;
+		else if (buf == NULL && n > 0)
+			r = -EFAULT;
+		else {
+			if (n > 0)
+				memcpy(buf, rep.msg.u.xattr.value, n);
+			r = (ssize_t)n;
+		}
+	}
+	zmx_frame_close(&rep);
+	return r;
+}
+
+ssize_t
+zmx_fs_getxattr(int fd, const char *path, int nofollow, const char *name,
+    void *value, size_t size)
+{
+	struct zmx_msg req = { 0 };
 	struct zmx_where w;
 	int r;
 
-	if (path == NULL)
-		r = zmx_fdtab_get(dirfd) ? ZMX_REMOTE : ZMX_LOCAL;
-	else
-		r = zmx_where(dirfd, path, 0, &w);
-	if (r < 0)
+	ATTR_TARGET(&w, fd, path, 0, real_fgetxattr(fd, name, value, size),
+	    ((void)dfd_, nofollow ? real_lgetxattr(p_, name, value, size) :
+	    real_getxattr(p_, name, value, size)));
+	if ((r = xattr_name_ok(name)) < 0)
 		return r;
-	if (r != ZMX_REMOTE)
-		return 1;	/* the caller does the local call */
-	return op == 1 ? 0 : op == 0 ? -ENODATA : -ENOTSUP;
+	if (path != NULL && xattr_none(w.rpath, nofollow, name))
+		return -ENODATA;
+	req.type = ZMX_MSG_GETXATTR;
+	req.u.getxattr.path = w.rpath;
+	req.u.getxattr.name = name;
+	req.u.getxattr.flags = nofollow ? ZMX_NOFOLLOW : 0;
+	return xattr_call(&req, value, size);
+}
+
+ssize_t
+zmx_fs_listxattr(int fd, const char *path, int nofollow, char *list,
+    size_t size)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+
+	ATTR_TARGET(&w, fd, path, 0, real_flistxattr(fd, list, size),
+	    ((void)dfd_, nofollow ? real_llistxattr(p_, list, size) :
+	    real_listxattr(p_, list, size)));
+	if (path != NULL && xattr_none(w.rpath, nofollow, NULL))
+		return 0;
+	req.type = ZMX_MSG_LISTXATTR;
+	req.u.listxattr.path = w.rpath;
+	req.u.listxattr.flags = nofollow ? ZMX_NOFOLLOW : 0;
+	return xattr_call(&req, list, size);
+}
+
+int
+zmx_fs_setxattr(int fd, const char *path, int nofollow, const char *name,
+    const void *value, size_t size, int flags)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	ATTR_TARGET(&w, fd, path, 0,
+	    real_fsetxattr(fd, name, value, size, flags),
+	    ((void)dfd_, nofollow ? real_lsetxattr(p_, name, value, size,
+	    flags) : real_setxattr(p_, name, value, size, flags)));
+	if ((r = xattr_name_ok(name)) < 0)
+		return r;
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	if (size > ZMX_XATTR_MAX)
+		return -E2BIG;
+	if (value == NULL && size > 0)
+		return -EFAULT;
+	req.type = ZMX_MSG_SETXATTR;
+	req.u.setxattr.path = w.rpath;
+	req.u.setxattr.name = name;
+	req.u.setxattr.value = value;
+	req.u.setxattr.value_len = size;
+	req.u.setxattr.flags = (nofollow ? ZMX_NOFOLLOW : 0) |
+	    (flags & XATTR_CREATE ? ZMX_XATTR_CREATE : 0) |
+	    (flags & XATTR_REPLACE ? ZMX_XATTR_REPLACE : 0);
+	return zmx_fs_call_ok(&req);
+}
+
+int
+zmx_fs_removexattr(int fd, const char *path, int nofollow, const char *name)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+	int r;
+
+	ATTR_TARGET(&w, fd, path, 0, real_fremovexattr(fd, name),
+	    ((void)dfd_, nofollow ? real_lremovexattr(p_, name) :
+	    real_removexattr(p_, name)));
+	if ((r = xattr_name_ok(name)) < 0)
+		return r;
+	req.type = ZMX_MSG_REMOVEXATTR;
+	req.u.removexattr.path = w.rpath;
+	req.u.removexattr.name = name;
+	req.u.removexattr.flags = nofollow ? ZMX_NOFOLLOW : 0;
+	return zmx_fs_call_ok(&req);
 }

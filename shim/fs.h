@@ -35,11 +35,21 @@ int	zmx_fs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid,
 int	zmx_fs_utimensat(int dirfd, const char *path,
 	    const struct timespec ts[2], int flags);
 int	zmx_fs_truncate(const char *path, off_t len);
-ssize_t	zmx_fs_xattr(int dirfd, const char *path, int op);
+/* Extended attributes: a path (fd AT_FDCWD), or a remote fd with path
+ * NULL for the f* calls; nofollow for the l* calls. */
+ssize_t	zmx_fs_getxattr(int fd, const char *path, int nofollow,
+	    const char *name, void *value, size_t size);
+ssize_t	zmx_fs_listxattr(int fd, const char *path, int nofollow, char *list,
+	    size_t size);
+int	zmx_fs_setxattr(int fd, const char *path, int nofollow,
+	    const char *name, const void *value, size_t size, int flags);
+int	zmx_fs_removexattr(int fd, const char *path, int nofollow,
+	    const char *name);
 void	zmx_attr_to_stat(const struct zmx_attr *a, struct stat *st);
 
 /* names (fs_ns.c) */
 int	zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode);
+int	zmx_fs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
 int	zmx_fs_unlinkat(int dirfd, const char *path, int flags);
 int	zmx_fs_renameat2(int od, const char *op, int nd, const char *np,
 	    unsigned flags);

@@ -1,5 +1,5 @@
-/* fs_ns.c - the dispatcher for names: mkdir, unlink, rename, links,
- * realpath, the cwd and temporary names (fs.h). */
+/* fs_ns.c - the dispatcher for names: mkdir, mknod, unlink, rename,
+ * links, realpath, the cwd and temporary names (fs.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +41,20 @@ zmx_fs_mkdirat(int dirfd, const char *path, mode_t mode)
 	req.type = ZMX_MSG_MKDIR;
 	req.u.mkdir.path = w.rpath;
 	req.u.mkdir.mode = mode & 07777 & ~zmx_umask;
+	return zmx_fs_call_ok(&req);
+}
+
+int
+zmx_fs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	struct zmx_msg req = { 0 };
+	struct zmx_where w;
+
+	WHERE_OR(&w, dirfd, path, 0, real_mknodat(dfd_, p_, mode, dev));
+	req.type = ZMX_MSG_MKNOD;
+	req.u.mknod.path = w.rpath;
+	req.u.mknod.mode = (mode & S_IFMT) | (mode & 07777 & ~zmx_umask);
+	req.u.mknod.rdev = dev;
 	return zmx_fs_call_ok(&req);
 }
 

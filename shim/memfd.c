@@ -92,7 +92,7 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		 * local program can talk through it (libzmx(7)) */
 		zmx_warn("%s: a remote special file; it cannot be opened "
 		    "here", lpath);
-		fd = -ENXIO;
+		fd = -EOPNOTSUPP;
 		goto out;
 	} else {
 		kind = ZMX_FILE_REG;

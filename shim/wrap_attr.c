@@ -1,5 +1,5 @@
 /* wrap_attr.c - attribute changes (chmod, chown, utime*, truncate) and
- * the extended-attribute calls, which remote files answer as having none. */
+ * the extended-attribute calls (get, set, list, remove; plain, l and f). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -158,85 +158,94 @@ truncate64(const char *path, off64_t len)
 
 /* ---- extended attributes ------------------------------------------------ */
 
-#define XATTR(type, real_call, dirfd, path, op) do {			\
-	ssize_t r_;							\
-	if (!zmx_guard_enter())						\
+/* A NULL path goes to the kernel, which says EFAULT: the dispatcher
+ * reads a NULL path as "the fd". */
+#define XATTR_PATH(type, real_call, fs_call) do {			\
+	if (p == NULL)							\
 		return real_call;					\
-	if ((r_ = zmx_fs_xattr((dirfd), (path), (op))) == 1) {		\
-		zmx_guard_leave();					\
-		return real_call;					\
-	}								\
-	return (type)zmx_guard_ret(r_);					\
+	DISPATCH(type, real_call, fs_call);				\
 } while (0)
 
 ZMX_EXPORT ssize_t
 getxattr(const char *p, const char *n, void *v, size_t s)
 {
-	XATTR(ssize_t, real_getxattr(p, n, v, s), AT_FDCWD, p, 0);
+	XATTR_PATH(ssize_t, real_getxattr(p, n, v, s),
+	    zmx_fs_getxattr(AT_FDCWD, p, 0, n, v, s));
 }
 
 ZMX_EXPORT ssize_t
 lgetxattr(const char *p, const char *n, void *v, size_t s)
 {
-	XATTR(ssize_t, real_lgetxattr(p, n, v, s), AT_FDCWD, p, 0);
+	XATTR_PATH(ssize_t, real_lgetxattr(p, n, v, s),
+	    zmx_fs_getxattr(AT_FDCWD, p, 1, n, v, s));
 }
 
 ZMX_EXPORT ssize_t
 fgetxattr(int fd, const char *n, void *v, size_t s)
 {
-	XATTR(ssize_t, real_fgetxattr(fd, n, v, s), fd, NULL, 0);
+	DISPATCH(ssize_t, real_fgetxattr(fd, n, v, s),
+	    zmx_fs_getxattr(fd, NULL, 0, n, v, s));
 }
 
 ZMX_EXPORT ssize_t
 listxattr(const char *p, char *l, size_t s)
 {
-	XATTR(ssize_t, real_listxattr(p, l, s), AT_FDCWD, p, 1);
+	XATTR_PATH(ssize_t, real_listxattr(p, l, s),
+	    zmx_fs_listxattr(AT_FDCWD, p, 0, l, s));
 }
 
 ZMX_EXPORT ssize_t
 llistxattr(const char *p, char *l, size_t s)
 {
-	XATTR(ssize_t, real_llistxattr(p, l, s), AT_FDCWD, p, 1);
+	XATTR_PATH(ssize_t, real_llistxattr(p, l, s),
+	    zmx_fs_listxattr(AT_FDCWD, p, 1, l, s));
 }
 
 ZMX_EXPORT ssize_t
 flistxattr(int fd, char *l, size_t s)
 {
-	XATTR(ssize_t, real_flistxattr(fd, l, s), fd, NULL, 1);
+	DISPATCH(ssize_t, real_flistxattr(fd, l, s),
+	    zmx_fs_listxattr(fd, NULL, 0, l, s));
 }
 
 ZMX_EXPORT int
 setxattr(const char *p, const char *n, const void *v, size_t s, int f)
 {
-	XATTR(int, real_setxattr(p, n, v, s, f), AT_FDCWD, p, 2);
+	XATTR_PATH(int, real_setxattr(p, n, v, s, f),
+	    zmx_fs_setxattr(AT_FDCWD, p, 0, n, v, s, f));
 }
 
 ZMX_EXPORT int
 lsetxattr(const char *p, const char *n, const void *v, size_t s, int f)
 {
-	XATTR(int, real_lsetxattr(p, n, v, s, f), AT_FDCWD, p, 2);
+	XATTR_PATH(int, real_lsetxattr(p, n, v, s, f),
+	    zmx_fs_setxattr(AT_FDCWD, p, 1, n, v, s, f));
 }
 
 ZMX_EXPORT int
 fsetxattr(int fd, const char *n, const void *v, size_t s, int f)
 {
-	XATTR(int, real_fsetxattr(fd, n, v, s, f), fd, NULL, 2);
+	DISPATCH(int, real_fsetxattr(fd, n, v, s, f),
+	    zmx_fs_setxattr(fd, NULL, 0, n, v, s, f));
 }
 
 ZMX_EXPORT int
 removexattr(const char *p, const char *n)
 {
-	XATTR(int, real_removexattr(p, n), AT_FDCWD, p, 2);
+	XATTR_PATH(int, real_removexattr(p, n),
+	    zmx_fs_removexattr(AT_FDCWD, p, 0, n));
 }
 
 ZMX_EXPORT int
 lremovexattr(const char *p, const char *n)
 {
-	XATTR(int, real_lremovexattr(p, n), AT_FDCWD, p, 2);
+	XATTR_PATH(int, real_lremovexattr(p, n),
+	    zmx_fs_removexattr(AT_FDCWD, p, 1, n));
 }
 
 ZMX_EXPORT int
 fremovexattr(int fd, const char *n)
 {
-	XATTR(int, real_fremovexattr(fd, n), fd, NULL, 2);
+	DISPATCH(int, real_fremovexattr(fd, n),
+	    zmx_fs_removexattr(fd, NULL, 0, n));
 }

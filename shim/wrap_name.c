@@ -1,6 +1,6 @@
-/* wrap_name.c - calls about names: mkdir, rmdir, unlink, remove, rename,
- * link, symlink, readlink, realpath and the cwd, with the _chk twins that
- * _FORTIFY_SOURCE builds call instead. */
+/* wrap_name.c - calls about names: mkdir, mknod, mkfifo, rmdir, unlink,
+ * remove, rename, link, symlink, readlink, realpath and the cwd, with the
+ * _chk twins that _FORTIFY_SOURCE builds call instead. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,6 +25,55 @@ mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	DISPATCH(int, real_mkdirat(dirfd, path, mode),
 	    zmx_fs_mkdirat(dirfd, path, mode));
+}
+
+ZMX_EXPORT int
+mknod(const char *path, mode_t mode, dev_t dev)
+{
+	DISPATCH(int, real_mknod(path, mode, dev),
+	    zmx_fs_mknodat(AT_FDCWD, path, mode, dev));
+}
+
+ZMX_EXPORT int
+mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	DISPATCH(int, real_mknodat(dirfd, path, mode, dev),
+	    zmx_fs_mknodat(dirfd, path, mode, dev));
+}
+
+/* glibc's mkfifo calls its internal mknodat, which no wrapper sees */
+ZMX_EXPORT int
+mkfifo(const char *path, mode_t mode)
+{
+	DISPATCH(int, real_mkfifo(path, mode),
+	    zmx_fs_mknodat(AT_FDCWD, path, S_IFIFO | (mode & 07777), 0));
+}
+
+ZMX_EXPORT int
+mkfifoat(int dirfd, const char *path, mode_t mode)
+{
+	DISPATCH(int, real_mkfifoat(dirfd, path, mode),
+	    zmx_fs_mknodat(dirfd, path, S_IFIFO | (mode & 07777), 0));
+}
+
+/* What binaries built against glibc before 2.33 call for mknod(at);
+ * still exported, like __xstat (wrap_stat.c). */
+int __xmknod(int, const char *, mode_t, dev_t *);
+int __xmknodat(int, int, const char *, mode_t, dev_t *);
+
+ZMX_EXPORT int
+__xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	(void)ver;
+	return __xmknodat(ver, AT_FDCWD, path, mode, dev);
+}
+
+ZMX_EXPORT int
+__xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	(void)ver;
+	DISPATCH(int, real_mknodat(dirfd, path, mode, dev ? *dev : 0),
+	    zmx_fs_mknodat(dirfd, path, mode, dev ? *dev : 0));
 }
 
 ZMX_EXPORT int

@@ -56,6 +56,10 @@ static long sys_mkdir(const long *a)
 { return zmx_fs_mkdirat(AT_FDCWD, P(0), (mode_t)A(1)); }
 static long sys_mkdirat(const long *a)
 { return zmx_fs_mkdirat((int)A(0), P(1), (mode_t)A(2)); }
+static long sys_mknod(const long *a)
+{ return zmx_fs_mknodat(AT_FDCWD, P(0), (mode_t)A(1), (dev_t)A(2)); }
+static long sys_mknodat(const long *a)
+{ return zmx_fs_mknodat((int)A(0), P(1), (mode_t)A(2), (dev_t)A(3)); }
 static long sys_unlink(const long *a)
 { return zmx_fs_unlinkat(AT_FDCWD, P(0), 0); }
 static long sys_rmdir(const long *a)
@@ -164,6 +168,8 @@ static long (*const sys_table[])(const long *) = {
 	[SYS_readlinkat] = sys_readlinkat,
 	[SYS_mkdir] = sys_mkdir,
 	[SYS_mkdirat] = sys_mkdirat,
+	[SYS_mknod] = sys_mknod,
+	[SYS_mknodat] = sys_mknodat,
 	[SYS_unlink] = sys_unlink,
 	[SYS_rmdir] = sys_rmdir,
 	[SYS_unlinkat] = sys_unlinkat,

@@ -161,6 +161,14 @@ zmx_stop_agentd() {
 	fi
 }
 
+# zmx_remote CMD [ARGS...]: CMD as agentd sees the world, in its mount
+# and UTS namespace with the workspace ($WS there) as cwd, for asserting
+# remote state with real tools (stat, getfattr, du).
+zmx_remote() {
+	nsenter -t "$AGENTD_PID" -m -u -- \
+	    /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$WS" "$@"
+}
+
 # The shim built with ASan needs the runtime loaded first; zmx run puts
 # libzmx.so first, so the order check is relaxed (malloc still resolves
 # to the runtime, which is all it needs).

@@ -62,6 +62,7 @@ fill_attr(struct zmx_attr *a)
 	a->blocks = 8;
 	a->atime_sec = a->mtime_sec = a->ctime_sec = 1764000000;
 	a->mtime_nsec = 123456789;
+	a->xflags = ZMX_ATTR_NOXATTR;
 }
 
 #define U32(f)	b->f = 0644;
@@ -168,9 +169,10 @@ gen_dict(void)
 		exit(1);
 	}
 	fprintf(f, "# generated from msg.def by gen_corpus.c\n");
-	fprintf(f, "\"\\x93\"\n\"\\xdc\\x00\\x10\"\n\"\\x9f\"\n\"\\xdc\"\n"
+	fprintf(f, "\"\\x93\"\n\"\\xdc\\x00\\x%02x\"\n\"\\x9f\"\n\"\\xdc\"\n"
 	    "\"\\xdd\"\n\"\\xde\"\n\"\\xdf\"\n\"\\xc4\"\n\"\\xc5\"\n"
-	    "\"\\xc6\"\n\"\\xd9\"\n\"\\xda\"\n\"\\xdb\"\n");
+	    "\"\\xc6\"\n\"\\xd9\"\n\"\\xda\"\n\"\\xdb\"\n",
+	    ZMX_ATTR_FIELDS);
 #define U32(f)	dict_word(fp, #f);
 #define U64(f)	dict_word(fp, #f);
 #define I32(f)	dict_word(fp, #f);

@@ -128,13 +128,17 @@ zmx_start_agentd -r "$T/ws" --read-only
 
 out=$(req open "$WS/hello.txt")
 like "$out" '^OPENED .* data=inside\\n$' "read-only: reading works"
+out=$(req listxattr "$WS/hello.txt")
+is "$out" "XATTR len=0 value=" "read-only: listing extended attributes works"
 out=$(req unlink "$WS/victim.txt" :: mkdir "$WS/newdir" :: \
     open "$WS/victim.txt" w :: open "$WS/new.txt" w,creat :: \
     put "$WS/victim.txt" overwritten :: put "$WS/new.txt" created :: \
     rename "$WS/victim.txt" "$WS/renamed.txt" :: chmod "$WS/victim.txt" 777 :: \
     truncate "$WS/victim.txt" 0 :: symlink x "$WS/newlink" :: rmdir "$WS/dir" :: \
-    pwrite "$WS/victim.txt" 0 X :: utimens "$WS/victim.txt" 0 0 0 0)
-is "$(printf '%s\n' "$out" | grep -c '^ERROR EROFS ')" 13 \
+    pwrite "$WS/victim.txt" 0 X :: utimens "$WS/victim.txt" 0 0 0 0 :: \
+    setxattr "$WS/victim.txt" user.x 1 :: removexattr "$WS/victim.txt" user.x :: \
+    mknod "$WS/fifo" 010644)
+is "$(printf '%s\n' "$out" | grep -c '^ERROR EROFS ')" 16 \
     "read-only: unlink, mkdir, open for write, put and every other change is EROFS"
 rest=$(printf '%s\n' "$out" | grep -v '^ERROR EROFS ')
 [ -z "$rest" ] || diag "$rest"

@@ -11,10 +11,11 @@ echo two > "$R/ws/b"
 zmx_start_agentd
 
 out=$(zmx_run "$T/rawcalls" 2>&1)
-is "$out" "$(printf 'stat 0 size 12\nchown 0\nentries 5')" \
-    "creat, dup, fcntl, close, stat, chown, getdents64 through syscall()"
+is "$out" "$(printf 'stat 0 size 12\nchown 0\nmknodat 0\nentries 6')" \
+    "creat, dup, fcntl, close, stat, chown, mknodat, getdents64 through syscall()"
 is "$(cat "$R/ws/raw.txt" 2>&1)" "via syscall" \
     "written back when the last dup was closed"
 is "$(stat -c %u:%g "$R/ws/raw.txt")" "4242:4343" "chown reached agentd"
+is "$(stat -c %F "$R/ws/raw.fifo")" "fifo" "mknodat reached agentd"
 local_untouched
 done_testing

@@ -1,6 +1,6 @@
 /* rawcalls.c - file calls made through libc's generic syscall(), as
  * libuv and Bun make some of theirs: creat, dup, fcntl(F_DUPFD_CLOEXEC),
- * write, close, stat, getdents64, chown. Run under the shim by
+ * write, close, stat, getdents64, chown, mknodat. Run under the shim by
  * tests/integration/syscall.t; prints what it saw. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,6 +31,8 @@ main(void)
 	printf("stat %ld size %lld\n", r, (long long)st.st_size);
 	r = syscall(SYS_chown, "raw.txt", 4242, 4343);
 	printf("chown %ld\n", r);
+	r = syscall(SYS_mknodat, AT_FDCWD, "raw.fifo", S_IFIFO | 0600, 0);
+	printf("mknodat %ld\n", r);
 	fd = syscall(SYS_openat, AT_FDCWD, ".", O_RDONLY | O_DIRECTORY);
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
 		for (off = 0; off < n; off += ((struct dirent64 *)

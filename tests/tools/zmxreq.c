@@ -58,12 +58,17 @@ usage(void)
 "       zmxreq --keygen BASE\n"
 "ops: hello | ping [STAMP] | stat P | lstat P | access P r,w,x|f [nofollow]\n"
 "     open P [w,creat,excl,trunc,nofollow,dir,append] [MODE] [MAX]\n"
-"     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE]\n"
+"     pread P OFF LEN | put P DATA [begin,commit] [OFF] [MODE] [SIZE\n"
+"         [ASEC ANSEC|now|omit MSEC MNSEC|now|omit]]\n"
 "     pwrite P OFF DATA | readdir P | mkdir P [MODE] | rmdir P | unlink P\n"
+"     mknod P MODE [RDEV]   (MODE octal, with the type: 010644 a fifo)\n"
 "     rename A B [noreplace|exchange] | link A B [follow] | symlink T P\n"
 "     readlink P | realpath P | chmod P MODE [nofollow]\n"
 "     chown P UID|- GID|- [nofollow] | truncate P LEN\n"
-"     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n");
+"     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n"
+"     getxattr P NAME [nofollow] | listxattr P [nofollow]\n"
+"     setxattr P NAME VALUE [nofollow,create,replace]\n"
+"     removexattr P NAME [nofollow]\n");
 	exit(REQ_EXIT_USAGE);
 }
 
@@ -100,6 +105,17 @@ snum(const char *s)
 	if (errno || *end != '\0' || *s == '\0')
 		die("not a number: '%s'", s);
 	return v;
+}
+
+/* A nanoseconds argument: a number, "now" or "omit". */
+static long long
+nsec(const char *s)
+{
+	if (strcmp(s, "now") == 0)
+		return ZMX_UTIME_NOW;
+	if (strcmp(s, "omit") == 0)
+		return ZMX_UTIME_OMIT;
+	return snum(s);
 }
 
 /* Whether the comma list s holds word. */
@@ -223,6 +239,10 @@ print_reply(const struct zmx_msg *m)
 	case ZMX_MSG_PATH:
 		printf("PATH %s", m->u.path.path);
 		break;
+	case ZMX_MSG_XATTR:
+		printf("XATTR len=%zu value=", m->u.xattr.value_len);
+		print_escaped(m->u.xattr.value, m->u.xattr.value_len, 64);
+		break;
 	case ZMX_MSG_ENTRIES:
 		printf("ENTRIES");
 		if ((e = calloc(m->u.entries.ents_count + 1, sizeof(*e))) ==
@@ -305,6 +325,15 @@ build(struct zmx_msg *m, int argc, char **argv)
 		    (has(f, "commit") ? ZMX_PUT_COMMIT : 0);
 		m->u.put.off = argc > 4 ? num(argv[4], 0) : 0;
 		m->u.put.mode = argc > 5 ? (uint32_t)num(argv[5], 8) : 0644;
+		/* the final size: by default, this chunk's end */
+		m->u.put.size = argc > 6 ? num(argv[6], 0) :
+		    m->u.put.off + m->u.put.data_len;
+		m->u.put.atime_sec = argc > 10 ? snum(argv[7]) : 0;
+		m->u.put.atime_nsec = argc > 10 ? nsec(argv[8]) :
+		    ZMX_UTIME_OMIT;
+		m->u.put.mtime_sec = argc > 10 ? snum(argv[9]) : 0;
+		m->u.put.mtime_nsec = argc > 10 ? nsec(argv[10]) :
+		    ZMX_UTIME_OMIT;
 	} else if (strcmp(op, "pwrite") == 0) {
 		NEED(3);
 		m->type = ZMX_MSG_PWRITE;
@@ -321,6 +350,12 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->type = ZMX_MSG_MKDIR;
 		m->u.mkdir.path = argv[1];
 		m->u.mkdir.mode = argc > 2 ? (uint32_t)num(argv[2], 8) : 0755;
+	} else if (strcmp(op, "mknod") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_MKNOD;
+		m->u.mknod.path = argv[1];
+		m->u.mknod.mode = (uint32_t)num(argv[2], 8);
+		m->u.mknod.rdev = argc > 3 ? num(argv[3], 0) : 0;
 	} else if (strcmp(op, "rmdir") == 0) {
 		NEED(1);
 		m->type = ZMX_MSG_RMDIR;
@@ -377,19 +412,46 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->type = ZMX_MSG_UTIMENS;
 		m->u.utimens.path = argv[1];
 		m->u.utimens.atime_sec = snum(argv[2]);
-		m->u.utimens.atime_nsec = strcmp(argv[3], "now") == 0 ?
-		    ZMX_UTIME_NOW : strcmp(argv[3], "omit") == 0 ?
-		    ZMX_UTIME_OMIT : snum(argv[3]);
+		m->u.utimens.atime_nsec = nsec(argv[3]);
 		m->u.utimens.mtime_sec = snum(argv[4]);
-		m->u.utimens.mtime_nsec = strcmp(argv[5], "now") == 0 ?
-		    ZMX_UTIME_NOW : strcmp(argv[5], "omit") == 0 ?
-		    ZMX_UTIME_OMIT : snum(argv[5]);
+		m->u.utimens.mtime_nsec = nsec(argv[5]);
 		m->u.utimens.flags = has(OPT(6), "nofollow") ? ZMX_NOFOLLOW : 0;
 	} else if (strcmp(op, "truncate") == 0) {
 		NEED(2);
 		m->type = ZMX_MSG_TRUNCATE;
 		m->u.truncate.path = argv[1];
 		m->u.truncate.len = num(argv[2], 0);
+	} else if (strcmp(op, "getxattr") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_GETXATTR;
+		m->u.getxattr.path = argv[1];
+		m->u.getxattr.name = argv[2];
+		m->u.getxattr.flags = has(OPT(3), "nofollow") ? ZMX_NOFOLLOW :
+		    0;
+	} else if (strcmp(op, "listxattr") == 0) {
+		NEED(1);
+		m->type = ZMX_MSG_LISTXATTR;
+		m->u.listxattr.path = argv[1];
+		m->u.listxattr.flags = has(OPT(2), "nofollow") ? ZMX_NOFOLLOW :
+		    0;
+	} else if (strcmp(op, "setxattr") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_SETXATTR;
+		m->u.setxattr.path = argv[1];
+		m->u.setxattr.name = argv[2];
+		m->u.setxattr.value = argv[3];
+		m->u.setxattr.value_len = strlen(argv[3]);
+		f = OPT(4);
+		m->u.setxattr.flags = (has(f, "nofollow") ? ZMX_NOFOLLOW : 0) |
+		    (has(f, "create") ? ZMX_XATTR_CREATE : 0) |
+		    (has(f, "replace") ? ZMX_XATTR_REPLACE : 0);
+	} else if (strcmp(op, "removexattr") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_REMOVEXATTR;
+		m->u.removexattr.path = argv[1];
+		m->u.removexattr.name = argv[2];
+		m->u.removexattr.flags = has(OPT(3), "nofollow") ?
+		    ZMX_NOFOLLOW : 0;
 	} else
 		die("unknown op '%s'", op);
 #undef NEED
