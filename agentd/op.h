@@ -107,6 +107,8 @@ int	zmx_op_xattr_copy(struct zmx_op_ctx *c, int from, int to,
 
 /* Removes the session's unfinished uploads (op_put.c). */
 void	zmx_op_put_drop_all(struct zmx_session *s);
+/* Releases the locks a session holds on agentd (op_lock.c). */
+void	zmx_op_lock_drop_all(struct zmx_session *s);
 /* The connection ident is gone: its uploads are removed at a sweep
  * ZMX_PUT_GRACE seconds later, unless a retry (the same client on a new
  * connection) takes them over first. */

@@ -192,6 +192,7 @@ session_free(struct zmx_session *s)
 	if (s == NULL)
 		return;
 	zmx_op_put_drop_all(s);
+	zmx_op_lock_drop_all(s);
 	zmx_replies_free(s->replies);
 	zmx_scope_fini(&s->scope);
 	free(s->groups);

@@ -47,6 +47,7 @@ struct zmx_quota {
 };
 
 struct zmx_upload;
+struct zmx_lock;
 struct zmx_replies;
 struct zmx_parked;
 
@@ -61,6 +62,7 @@ struct zmx_session {
 	gid_t			*groups;	/* creds.groups points here */
 	struct zmx_upload	*uploads;	/* op_put.c's */
 	struct zmx_replies	*replies;	/* replies.c's; NULL: none yet */
+	struct zmx_lock		*locks;		/* op_lock.c's */
 	struct zmx_quota	*quota;
 	int			 nconns;	/* identities bound to it */
 	time_t			 last;		/* last request, any identity */

@@ -37,6 +37,12 @@
 #define ZMX_PUT_BEGIN	0x1		/* first chunk: start a new upload */
 #define ZMX_PUT_COMMIT	0x2		/* last chunk: replace the file */
 
+/* LOCK ops; pid: the holder, a process of the session (agentd ignores
+ * it: the session holds the lock there) */
+#define ZMX_LOCK_UN	0		/* unlock */
+#define ZMX_LOCK_SH	1		/* shared, as flock(LOCK_SH) */
+#define ZMX_LOCK_EX	2		/* exclusive, as flock(LOCK_EX) */
+
 /* RENAME flags are renameat2(2)'s, which are the same on every Linux */
 #define ZMX_RENAME_NOREPLACE	0x1
 #define ZMX_RENAME_EXCHANGE	0x2

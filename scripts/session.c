@@ -209,12 +209,21 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 			    1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
 			    SESSION_LINGER_MS) {
 				zmx_files_flush_all();
-				if (!zmx_link_busy() && !zmx_files_busy())
+				zmx_locks_release_all();
+				if (!zmx_link_busy() && !zmx_files_busy() &&
+				    !zmx_locks_busy())
 					break;
 			}
 		}
 		if ((done || !child) && (timeout < 0 || timeout > 100))
 			timeout = done ? 50 : 500;
+		/* a holder that ended while its connections stay open
+		 * elsewhere (a zombie, a child that kept them) */
+		if (zmx_locks_held()) {
+			zmx_locks_gone();
+			if (timeout < 0 || timeout > 500)
+				timeout = 500;
+		}
 		n = epoll_wait(epfd, ev, SESSION_EVENTS, timeout);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &sig_tag) {

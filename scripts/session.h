@@ -88,10 +88,24 @@ struct zmx_files_note *zmx_files_note(const struct zmx_msg *m);
 void	zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep);
 void	zmx_files_flush_all(void);	/* the session's end */
 int	zmx_files_busy(void);
+/* The session's memfd of rpath, or -1. Borrowed. */
+int	zmx_files_memfd(const char *rpath);
 /* Keeps what was not written back in recovery files; returns how many. */
 int	zmx_files_fini(void);
 void	zmx_files_stats(unsigned long *hits, unsigned long *misses,
 	    unsigned long *writebacks);
+
+/* ---- flock locks on agentd (session_lock.c) ---- */
+
+/* A LOCK from a client: op is what process pid now holds; the session's
+ * lock on agentd follows the strongest its processes hold. Answered OK, or EAGAIN when agentd's side holds a
+ * conflicting lock. */
+void	zmx_locks_request(uint64_t serial, const struct zmx_msg *m);
+/* Lets go of the locks of processes that are gone (a client left). */
+void	zmx_locks_gone(void);
+void	zmx_locks_release_all(void);	/* the session's end */
+int	zmx_locks_busy(void);		/* LOCKs out to agentd */
+int	zmx_locks_held(void);
 
 /* ---- the loop (session.c) ---- */
 

@@ -1051,6 +1051,9 @@ zmx_files_barrier(const struct zmx_msg *m, void (*go)(void *), void *arg)
 	case ZMX_MSG_UNLINK:
 		barrier_add(b, m->u.unlink.path, 2);
 		break;
+	case ZMX_MSG_LOCK:
+		barrier_add(b, m->u.lock.path, 2);
+		break;
 	case ZMX_MSG_MKDIR:
 		barrier_add(b, m->u.mkdir.path, 0);
 		break;
@@ -1334,6 +1337,14 @@ zmx_files_flush_all(void)
 		if (is_dirty(e))
 			wb_start(e, NULL);
 	}
+}
+
+int
+zmx_files_memfd(const char *rpath)
+{
+	struct sfile *e = find(rpath);
+
+	return e != NULL ? e->memfd : -1;
 }
 
 int

@@ -114,6 +114,7 @@ client_drop(struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	close(c->fd);	/* leaves the epoll set with it */
+	zmx_locks_gone();	/* if it was a holder's last, it ended */
 	while ((o = c->out) != NULL) {
 		c->out = o->next;
 		if (o->fd >= 0)
@@ -319,6 +320,10 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 		}
 		if (zmx_files_answer(c->serial, &m))
 			break;
+		if (m.type == ZMX_MSG_LOCK) {
+			zmx_locks_request(c->serial, &m);
+			break;
+		}
 		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			client_error(c, m.id, ENOMEM, "session out of memory");
 			break;

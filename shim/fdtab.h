@@ -34,6 +34,8 @@ struct zmx_file {
 	uint64_t		 memfd_ino;	/* tells a reused fd number apart */
 	struct zmx_dirlist	*list;		/* DIR: getdents64 source */
 	size_t			 pos;		/* DIR: getdents64 position */
+	uint32_t		 lock;		/* ZMX_LOCK_*: its flock on
+						 * agentd (wrap_lock.c) */
 };
 
 /* A new file with one reference, the caller's (zmx_fdtab_unref). */

@@ -109,6 +109,8 @@ zmx_fs_release(int fd)
 	/* the session writes the file back once the kernel has closed the
 	 * description (write-behind): fsync reports a failure */
 	f = zmx_fdtab_take(fd, &last);
+	if (f != NULL && last)
+		zmx_lock_release(f);
 	zmx_fdtab_unref(f);
 	return 0;
 }

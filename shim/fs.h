@@ -20,6 +20,9 @@ int	zmx_fs_close(int fd);
  * writes the file back once the kernel has closed it. Returns 0. */
 int	zmx_fs_release(int fd);
 int	zmx_fs_dup_to(int oldfd, int newfd, int r);	/* after a real dup */
+/* The last fd of f in this process is closing: its flock on agentd goes
+ * (wrap_lock.c). */
+void	zmx_lock_release(struct zmx_file *f);
 int	zmx_fs_fsync(int fd);
 /* A write-back's -errno as close() and fsync() report it: ENOSPC,
  * EDQUOT, EROFS and the like as they are, the rest as EIO. */

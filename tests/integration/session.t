@@ -35,6 +35,30 @@ zmx_run bash -c '
 	inc & inc & wait' >"$T/o" 2>"$T/e"
 is "$(cat "$R/ws/counter")" 2000 "flock counter from 2 processes x 1,000: exactly 2,000"
 
+# flock reaches agentd: a process on agentd's side holding it blocks
+# the local one, and a local holder blocks it
+echo 0 > "$R/ws/rlock"
+zmx_remote flock rlock -c 'sleep 1.5; echo remote >> rlock' &
+rl=$!
+sleep 0.5
+zmx_run flock rlock -c 'echo local >> rlock' >"$T/o" 2>"$T/e"
+wait $rl
+is "$(tr '\n' ' ' < "$R/ws/rlock")" "0 remote local " \
+    "a flock held inside agentd's namespace blocks the local flock until released"
+zmx_run flock -n rlock -c true >"$T/o" 2>"$T/e" &
+lr=$!
+zmx_remote flock rlock -c 'sleep 1' &
+rl=$!
+wait $lr $rl
+zmx_remote sh -c 'flock -n rlock -c true && echo free' >"$T/o2" 2>&1
+is "$(cat "$T/o2")" "free" "the session's lock on agentd goes when the local holder ends"
+zmx_run bash -c 'exec 9>>rlock; flock -x 9; echo held; sleep 1.5' >"$T/o" 2>"$T/e" &
+lr=$!
+sleep 0.7
+zmx_remote sh -c 'flock -n rlock -c true && echo free || echo busy' >"$T/o2" 2>&1
+wait $lr
+is "$(cat "$T/o2")" "busy" "a local flock holder blocks a process on agentd's side"
+
 # python: lockf waits for the holder, then reads its write
 cat > "$R/ws/lockf.py" <<'EOF'
 import fcntl, os, sys, time
