@@ -77,9 +77,11 @@ zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	struct zmx_where w;
 
 	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
+	/* a regular file's fd is a read-only copy; a directory's is O_PATH
+	 * locally too (zmx_memfd_dir) */
 	if (flags & O_PATH)
-		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
-		    O_RDONLY;
+		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY |
+		    O_PATH)) | O_RDONLY;
 	return zmx_memfd_open(w.lpath, w.rpath, flags, mode);
 }
 

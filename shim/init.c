@@ -108,6 +108,7 @@ zmx_init(void)
 		zmx_warn("ZMX_CWD: too long; the cwd stays local");
 	zmx_umask = real_umask(0);
 	real_umask(zmx_umask);
+	zmx_memfd_init();
 	zmx_memfd_adopt();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);

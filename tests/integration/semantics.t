@@ -1,0 +1,103 @@
+#!/bin/bash
+# Remote paths behave as on a local disk where programs can tell: a remote
+# directory's fd is a directory (read says EISDIR).
+. "$(dirname "$0")/../lib.sh"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all "no $PY"
+export LC_ALL=C
+
+mkdir -p "$R/ws/d/sub" "$R/ws/real/deep"
+printf 'in d\n' > "$R/ws/d/inner"
+printf 'hello\n' > "$R/ws/f"
+printf 'in real\n' > "$R/ws/real/x"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	head -c $((i * 37 + 1)) /dev/zero | tr '\0' "$i" > "$R/ws/n$i"
+done
+zmx_start_agentd
+
+# The same commands on a local disk, for comparison: $T/local holds what
+# the workspace holds; its path is shown as the workspace's.
+L=$T/local
+mkdir -p "$L"
+cp -a "$R/ws/." "$L/"
+locally() {
+	(cd "$L" && bash -c "$1" 2>&1) | sed "s|$L|$WS|g"
+}
+remote_before=$(snapshot "$R/ws")
+
+mkdir -p "$T/py"
+py() {
+	printf '%s\n' "$2" > "$T/py/t_$1.py"
+}
+
+# ---- a remote directory's fd is a directory --------------------------------
+
+script='head d; echo "head $?"; cat d; echo "cat $?"; grep x d; echo "grep $?"'
+out=$(zmx_run bash -c "$script" 2>&1)
+is "$out" "$(printf "head: error reading 'd': Is a directory\nhead 1\ncat: d: Is a directory\ncat 1\ngrep: d: Is a directory\ngrep 2")" \
+    "head, cat and grep of a remote directory say EISDIR"
+is "$out" "$(locally "$script")" "as they do on a local disk"
+
+py dirfd '
+import os, stat
+fd = os.open("d", os.O_RDONLY)
+try:
+    os.read(fd, 10)
+    print("read: no error")
+except OSError as e:
+    print("read:", e.strerror)
+print("fstat-isdir:", stat.S_ISDIR(os.fstat(fd).st_mode))
+print("size-at:", os.stat("inner", dir_fd=fd).st_size)
+print("listdir-fd:", sorted(os.listdir(fd)))
+with open(os.open("inner", os.O_RDONLY, dir_fd=fd)) as f:
+    print("openat:", f.read().strip())
+os.fchdir(fd)
+print("fchdir-cwd:", os.getcwd())
+print("relative:", open("inner").read().strip())
+os.close(fd)
+os.chdir("..")
+p = os.open("d", os.O_PATH)
+try:
+    os.read(p, 1)
+    print("opath-read: no error")
+except OSError as e:
+    print("opath-read:", e.strerror)
+print("opath-isdir:", stat.S_ISDIR(os.fstat(p).st_mode))
+print("opath-at:", os.stat("inner", dir_fd=p).st_size)
+os.fchdir(p)
+print("opath-fchdir:", os.getcwd(), sorted(os.listdir(".")))
+try:
+    os.open(".", os.O_RDWR)
+    print("rdwr: no error")
+except OSError as e:
+    print("rdwr:", e.strerror)
+'
+out=$(zmx_run "$PY" "$T/py/t_dirfd.py" 2>&1)
+is "$out" "read: Is a directory
+fstat-isdir: True
+size-at: 5
+listdir-fd: ['inner', 'sub']
+openat: in d
+fchdir-cwd: $WS/d
+relative: in d
+opath-read: Bad file descriptor
+opath-isdir: True
+opath-at: 5
+opath-fchdir: $WS/d ['inner', 'sub']
+rdwr: Is a directory" \
+    "python: a remote directory fd reads EISDIR and serves fstat, *at, listdir, fchdir; O_PATH too"
+
+# an fd inherited across exec is taken over by the new program
+script='exec 3<d; ls /proc/self/fd/3/; wc -c <&3; echo "wc $?"'
+out=$(zmx_run bash -c "$script" 2>&1)
+is "$out" "$(printf "inner\nsub\nwc: 'standard input': Is a directory\n0\nwc 1")" \
+    "a directory fd inherited across exec lists the remote directory and reads EISDIR"
+is "$out" "$(locally "$script")" "as on a local disk"
+
+out=$(zmx_run sh -c 'exec 3<d; ls -A "$ZMX_SESSION_DIR"' 2>&1)
+is "$out" "sock" "no directory made for an fd is left behind in the session's directory"
+
+is "$(snapshot "$R/ws")" "$remote_before" "nothing changed remotely"
+local_untouched
+done_testing
