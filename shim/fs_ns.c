@@ -218,18 +218,21 @@ zmx_fs_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 	struct zmx_msg req = { 0 };
 	struct zmx_frame rep = { 0 };
 	struct zmx_where w;
-	struct zmx_file *f;
 	size_t n;
-	int r, fd;
+	int bare, r;
 
 	/* /proc/self/fd/N of a remote fd names the remote file, not the
-	 * memfd behind it */
-	if (path != NULL && strncmp(path, "/proc/self/fd/", 14) == 0 &&
-	    sscanf(path + 14, "%d%n", &fd, &r) == 1 && path[14 + r] == '\0' &&
-	    (f = zmx_fdtab_get(fd)) != NULL) {
-		n = strlen(f->lpath);
-		memcpy(buf, f->lpath, n < len ? n : len);
-		return n < len ? n : len;
+	 * memfd or directory behind it; /proc/self/cwd the virtual cwd */
+	if (path != NULL && path[0] == '/' && path[1] == 'p' &&
+	    (r = zmx_vcwd_proc_link(path, 1, w.lpath, sizeof(w.lpath),
+	    &bare)) != 0) {
+		if (r < 0)
+			return r;
+		if (bare) {
+			n = strlen(w.lpath);
+			memcpy(buf, w.lpath, n < len ? n : len);
+			return n < len ? n : len;
+		}
 	}
 	WHERE_OR(&w, dirfd, path, 0, real_readlinkat(dfd_, p_, buf, len));
 	req.type = ZMX_MSG_READLINK;
@@ -251,8 +254,17 @@ zmx_fs_realpath(const char *path, char *out)
 	struct zmx_msg req = { 0 };
 	struct zmx_frame rep = { 0 };
 	struct zmx_where w;
-	int r;
+	char lp[PATH_MAX];
+	int bare, r;
 
+	/* glibc's realpath reads /proc/self/fd/N with its own readlink:
+	 * a remote regular file's link would name the memfd */
+	if (path[0] == '/' && path[1] == 'p' && (r = zmx_vcwd_proc_link(path,
+	    1, lp, sizeof(lp), &bare)) != 0) {
+		if (r < 0)
+			return r;
+		path = lp;
+	}
 	if ((r = zmx_where(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL)
 		return 1;
 	if (r == ZMX_LOCAL_ABS) {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Remote paths behave as on a local disk where programs can tell: a remote
-# directory's fd is a directory (read says EISDIR).
+# directory's fd is a directory (read says EISDIR), and /proc/self/fd/N and
+# /proc/self/cwd name the remote path.
 . "$(dirname "$0")/../lib.sh"
 
 PY=/usr/bin/python3
@@ -97,6 +98,62 @@ is "$out" "$(locally "$script")" "as on a local disk"
 
 out=$(zmx_run sh -c 'exec 3<d; ls -A "$ZMX_SESSION_DIR"' 2>&1)
 is "$out" "sock" "no directory made for an fd is left behind in the session's directory"
+
+# ---- /proc links name the remote path --------------------------------------
+
+py proc '
+import os, threading
+d = os.open("d", os.O_RDONLY)
+f = os.open("f", os.O_RDONLY)
+pid = os.getpid()
+print("self-dir:", os.readlink("/proc/self/fd/%d" % d))
+print("self-file:", os.readlink("/proc/self/fd/%d" % f))
+print("pid-dir:", os.readlink("/proc/%d/fd/%d" % (pid, d)))
+print("pid-file:", os.readlink("/proc/%d/fd/%d" % (pid, f)))
+print("thread-self:", os.readlink("/proc/thread-self/fd/%d" % f))
+def t():
+    print("in-thread:", os.readlink("/proc/thread-self/fd/%d" % d))
+th = threading.Thread(target=t); th.start(); th.join()
+print("realpath-file:", os.path.realpath("/proc/self/fd/%d" % f))
+print("realpath-dir:", os.path.realpath("/proc/%d/fd/%d" % (pid, d)))
+print("content-via-link:", open("/proc/self/fd/%d" % f).read().strip())
+print("inner-via-link:", open("/proc/self/fd/%d/inner" % d).read().strip())
+os.chdir("d")
+print("cwd-self:", os.readlink("/proc/self/cwd"))
+print("cwd-pid:", os.readlink("/proc/%d/cwd" % pid))
+print("cwd-list:", sorted(os.listdir("/proc/self/cwd")))
+print("cwd-realpath:", os.path.realpath("/proc/self/cwd/sub"))
+os.chdir("/")
+print("cwd-local:", os.readlink("/proc/self/cwd"))
+'
+out=$(zmx_run "$PY" "$T/py/t_proc.py" 2>&1)
+is "$out" "self-dir: $WS/d
+self-file: $WS/f
+pid-dir: $WS/d
+pid-file: $WS/f
+thread-self: $WS/f
+in-thread: $WS/d
+realpath-file: $WS/f
+realpath-dir: $WS/d
+content-via-link: hello
+inner-via-link: in d
+cwd-self: $WS/d
+cwd-pid: $WS/d
+cwd-list: ['inner', 'sub']
+cwd-realpath: $WS/d/sub
+cwd-local: /" \
+    "readlink and realpath of /proc/self, /proc/PID and /proc/thread-self fd and cwd links"
+
+out=$(zmx_run bash -c 'exec 3<d 4<f; readlink /proc/self/fd/3 /proc/self/fd/4;
+    readlink -f /proc/self/fd/4; realpath /proc/self/fd/3;
+    ls -l /proc/self/fd/ | grep -o "[34] -> .*"; cd d; readlink /proc/self/cwd' 2>&1)
+is "$out" "$WS/d
+$WS/f
+$WS/f
+$WS/d
+3 -> $WS/d
+4 -> $WS/f
+$WS/d" "readlink, readlink -f, realpath and ls -l of /proc/self links"
 
 is "$(snapshot "$R/ws")" "$remote_before" "nothing changed remotely"
 local_untouched
