@@ -1,7 +1,8 @@
 #!/bin/bash
 # Remote paths behave as on a local disk where programs can tell: a remote
-# directory's fd is a directory (read says EISDIR), and /proc/self/fd/N and
-# /proc/self/cwd name the remote path.
+# directory's fd is a directory (read says EISDIR), /proc/self/fd/N and
+# /proc/self/cwd name the remote path, and the cwd is physical (cd -P,
+# pwd -P, getcwd).
 . "$(dirname "$0")/../lib.sh"
 
 PY=/usr/bin/python3
@@ -155,6 +156,37 @@ $WS/d
 4 -> $WS/f
 $WS/d" "readlink, readlink -f, realpath and ls -l of /proc/self links"
 
-is "$(snapshot "$R/ws")" "$remote_before" "nothing changed remotely"
+# ---- the cwd is physical ---------------------------------------------------
+
+out=$(zmx_run ln -s real link 2>&1)
+is "$out" "" "ln -s real link"
+is "$(readlink "$R/ws/link")" "real" "made the link remotely"
+ln -s real "$L/link"
+
+script='cd -P link; pwd; pwd -P; cd ..; cd link; pwd; pwd -P; /bin/pwd
+    /bin/pwd -L; python3 -c "import os; print(os.getcwd())"; cat x
+    cd ..; cd link/..; pwd; cd link/deep; pwd; pwd -P; cd ../..; pwd
+    cd f; cd nosuch; cd -P link; cd deep; pwd'
+out=$(zmx_run bash -c "$script" 2>&1)
+is "$out" "$WS/real
+$WS/real
+$WS/link
+$WS/real
+$WS/real
+$WS/link
+$WS/real
+in real
+$WS
+$WS/link/deep
+$WS/real/deep
+$WS
+bash: line 4: cd: f: Not a directory
+bash: line 4: cd: nosuch: No such file or directory
+$WS/real/deep" "cd -P, pwd -P and getcwd through a remote symlink"
+is "$out" "$(locally "$script")" "as on a local disk"
+
+is "$(snapshot "$R/ws" | grep -v '^./link ')" \
+    "$(printf '%s\n' "$remote_before" | grep -v '^./link ')" \
+    "nothing else changed remotely"
 local_untouched
 done_testing
