@@ -90,6 +90,7 @@ atfork_child(void)
 	zmx_conn_atfork_child();
 	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 	zmx_tls.vfork_pid = 0;	/* a vfork child's, from before: not ours */
+	zmx_tls.vfork_conn = 0;	/* the connections were the parent's */
 }
 
 __attribute__((constructor)) static void

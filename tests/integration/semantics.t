@@ -1,8 +1,8 @@
 #!/bin/bash
 # Remote paths behave as on a local disk where programs can tell: a remote
 # directory's fd is a directory (read says EISDIR), /proc/self/fd/N and
-# /proc/self/cwd name the remote path, and the cwd is physical (cd -P,
-# pwd -P, getcwd).
+# /proc/self/cwd name the remote path, the cwd is physical (cd -P, pwd -P,
+# getcwd), and a storm of vfork+exec'd children all see the right files.
 . "$(dirname "$0")/../lib.sh"
 
 PY=/usr/bin/python3
@@ -184,6 +184,32 @@ bash: line 4: cd: f: Not a directory
 bash: line 4: cd: nosuch: No such file or directory
 $WS/real/deep" "cd -P, pwd -P and getcwd through a remote symlink"
 is "$out" "$(locally "$script")" "as on a local disk"
+
+# ---- a storm of vfork+exec -------------------------------------------------
+
+py storm '
+import subprocess, concurrent.futures as cf
+want = {i: open("n%d" % i).read() for i in range(10)}
+def one(k):
+    i = k % 10
+    if k % 4 == 3:
+        r = subprocess.run(["cat", "inner"], cwd="d", capture_output=True)
+        return r.returncode == 0 and r.stdout == b"in d\n"
+    r = subprocess.run(["cat", "n%d" % i], capture_output=True)
+    return r.returncode == 0 and r.stdout.decode() == want[i]
+with cf.ThreadPoolExecutor(4) as ex:
+    res = list(ex.map(one, range(200)))
+print("right:", sum(res), "of", len(res))
+'
+out=$(zmx_run "$PY" "$T/py/t_storm.py" 2>&1)
+is "$out" "right: 200 of 200" \
+    "python: 200 cat children from 4 threads (vfork+exec), each read its remote file"
+
+script='for i in $(seq 0 499); do stat -c "%s %n" n$((i % 10)); done |
+    sort | uniq -c'
+out=$(zmx_run bash -c "$script" 2>&1)
+is "$out" "$(locally "$script")" "bash: 500 stat commands, every answer right"
+like "$out" "^ +50 1 n0" "and they saw the remote sizes"
 
 is "$(snapshot "$R/ws" | grep -v '^./link ')" \
     "$(printf '%s\n' "$remote_before" | grep -v '^./link ')" \
