@@ -2,6 +2,7 @@
  * its clients, the link to agentd and the signals zmx run watches. It
  * ends when the agent has ended and nothing is in flight, then prints the
  * session's totals if asked (session.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,24 @@ zmx_session_mkdir(char *dir, size_t len)
 void
 zmx_session_rmdir(const char *dir)
 {
+	struct dirent *de;
 	char p[4096];
+	DIR *d;
 
 	if (dir[0] == '\0')
 		return;
 	snprintf(p, sizeof(p), "%s/" ZMX_LOCAL_SOCK, dir);
 	(void)unlink(p);
+	/* the empty directories behind remote directory fds (libzmx's
+	 * zmxd.*), one left by a process killed before it removed it */
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, "zmxd.", 5) == 0 &&
+			    (size_t)snprintf(p, sizeof(p), "%s/%s", dir,
+			    de->d_name) < sizeof(p))
+				(void)rmdir(p);
+		closedir(d);
+	}
 	if (rmdir(dir) < 0)
 		zmx_warn("rmdir %s: %s", dir, strerror(errno));
 }

@@ -80,9 +80,11 @@ zmx_fs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	struct zmx_where w;
 
 	WHERE_OR(&w, dirfd, path, 0, real_openat(dfd_, p_, flags, mode));
+	/* a regular file's fd is a read-only copy; a directory's is O_PATH
+	 * locally too (zmx_memfd_dir) */
 	if (flags & O_PATH)
-		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY)) |
-		    O_RDONLY;
+		flags = (flags & (O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY |
+		    O_PATH)) | O_RDONLY;
 	return zmx_memfd_open(w.lpath, w.rpath, flags, mode);
 }
 
@@ -219,11 +221,17 @@ zmx_fs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct zmx_where w;
 	struct zmx_attr a;
-	int r;
+	int bare, r;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) &&
 	    dirfd != AT_FDCWD)
 		return zmx_fs_fstat(dirfd, st);
+	/* lstat of /proc/self/fd/N or /proc/self/cwd: the link itself
+	 * (ls -l /proc/self/fd), which readlink then names */
+	if ((flags & AT_SYMLINK_NOFOLLOW) && path != NULL && path[0] == '/' &&
+	    path[1] == 'p' && zmx_vcwd_proc_link(path, 0, w.lpath,
+	    sizeof(w.lpath), &bare) > 0 && bare)
+		LOCAL_RET(real_fstatat(AT_FDCWD, path, st, flags));
 	WHERE_OR(&w, dirfd, path, flags & AT_EMPTY_PATH,
 	    real_fstatat(dfd_, p_, st, flags));
 	/* "link/" names the directory the link leads to, even for lstat */
@@ -240,7 +248,7 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 {
 	struct zmx_where w;
 	struct stat st;
-	int r;
+	int bare, r;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH)) {
 		if (zmx_fdtab_get(dirfd) == NULL)
@@ -250,6 +258,10 @@ zmx_fs_statx(int dirfd, const char *path, int flags, unsigned mask,
 		stat_to_statx(&st, stx);
 		return 0;
 	}
+	if ((flags & AT_SYMLINK_NOFOLLOW) && path != NULL && path[0] == '/' &&
+	    path[1] == 'p' && zmx_vcwd_proc_link(path, 0, w.lpath,
+	    sizeof(w.lpath), &bare) > 0 && bare)
+		LOCAL_RET(real_statx(AT_FDCWD, path, flags, mask, stx));
 	WHERE_OR(&w, dirfd, path, 0, real_statx(dfd_, p_, flags, mask, stx));
 	if (w.slash && strlen(w.lpath) + 2 <= sizeof(w.lpath))
 		strcat(w.lpath, "/");

@@ -156,7 +156,7 @@ zmx_fs_opendir(const char *path, int *err)
 	}
 	if ((r = zmx_fs_list(f)) < 0)
 		goto fail;
-	if ((fd = zmx_memfd_create(ZMX_FILE_DIR, w.lpath, 1)) < 0) {
+	if ((fd = zmx_memfd_dir(w.lpath, O_CLOEXEC)) < 0) {
 		r = fd;
 		goto fail;
 	}

@@ -232,18 +232,21 @@ zmx_fs_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 	struct zmx_msg req = { 0 };
 	struct zmx_frame rep = { 0 };
 	struct zmx_where w;
-	struct zmx_file *f;
 	size_t n;
-	int r, fd;
+	int bare, r;
 
 	/* /proc/self/fd/N of a remote fd names the remote file, not the
-	 * memfd behind it */
-	if (path != NULL && strncmp(path, "/proc/self/fd/", 14) == 0 &&
-	    sscanf(path + 14, "%d%n", &fd, &r) == 1 && path[14 + r] == '\0' &&
-	    (f = zmx_fdtab_get(fd)) != NULL) {
-		n = strlen(f->lpath);
-		memcpy(buf, f->lpath, n < len ? n : len);
-		return n < len ? n : len;
+	 * memfd or directory behind it; /proc/self/cwd the virtual cwd */
+	if (path != NULL && path[0] == '/' && path[1] == 'p' &&
+	    (r = zmx_vcwd_proc_link(path, 1, w.lpath, sizeof(w.lpath),
+	    &bare)) != 0) {
+		if (r < 0)
+			return r;
+		if (bare) {
+			n = strlen(w.lpath);
+			memcpy(buf, w.lpath, n < len ? n : len);
+			return n < len ? n : len;
+		}
 	}
 	WHERE_OR(&w, dirfd, path, 0, real_readlinkat(dfd_, p_, buf, len));
 	req.type = ZMX_MSG_READLINK;
@@ -259,14 +262,38 @@ zmx_fs_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 	return r;
 }
 
-int
-zmx_fs_realpath(const char *path, char *out)
+/* REALPATH of rpath, agentd's answer mapped back through rule into
+ * out[PATH_MAX]. 0 or -errno. */
+static int
+remote_realpath(const struct zmx_rule *rule, const char *rpath, char *out)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_frame rep = { 0 };
-	struct zmx_where w;
 	int r;
 
+	req.type = ZMX_MSG_REALPATH;
+	req.u.realpath.path = rpath;
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)
+		r = unmap(rule, rep.msg.u.path.path, out, PATH_MAX);
+	zmx_frame_close(&rep);
+	return r;
+}
+
+int
+zmx_fs_realpath(const char *path, char *out)
+{
+	struct zmx_where w;
+	char lp[PATH_MAX];
+	int bare, r;
+
+	/* glibc's realpath reads /proc/self/fd/N with its own readlink:
+	 * a remote regular file's link would name the memfd */
+	if (path[0] == '/' && path[1] == 'p' && (r = zmx_vcwd_proc_link(path,
+	    1, lp, sizeof(lp), &bare)) != 0) {
+		if (r < 0)
+			return r;
+		path = lp;
+	}
 	if ((r = zmx_where(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL)
 		return 1;
 	if (r == ZMX_LOCAL_ABS) {
@@ -276,21 +303,41 @@ zmx_fs_realpath(const char *path, char *out)
 	}
 	if (r < 0)
 		return r;
-	req.type = ZMX_MSG_REALPATH;
-	req.u.realpath.path = w.rpath;
-	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_PATH)) == 0)
-		r = unmap(w.rule, rep.msg.u.path.path, out, PATH_MAX);
-	zmx_frame_close(&rep);
-	return r;
+	return remote_realpath(w.rule, w.rpath, out);
 }
 
 /* ---- the cwd ------------------------------------------------------------- */
+
+/* The remote directory w names, as the kernel would hold it as a cwd: a
+ * directory, not a name, so that getcwd(3) gives its path with every
+ * symbolic link resolved (pwd -P, os.getcwd()), as on a local disk; the
+ * shell keeps the logical path in $PWD itself. One REALPATH of "path/"
+ * resolves the links and fails with ENOTDIR on anything but a directory.
+ * A link that leads out of every remote rule keeps its own name: the
+ * same path would be a local one here. Into phys[PATH_MAX]; 0 or -errno. */
+static int
+physical_dir(struct zmx_where *w, char *phys)
+{
+	size_t n = strlen(w->rpath);
+	int r;
+
+	if (n > 0 && w->rpath[n - 1] != '/') {
+		if (n + 2 > sizeof(w->rpath))
+			return -ENAMETOOLONG;
+		strcpy(w->rpath + n, "/");
+	}
+	if ((r = remote_realpath(w->rule, w->rpath, phys)) < 0)
+		return r;
+	if (zmx_policy_match(&zmx_policy, phys) == NULL)
+		strcpy(phys, w->lpath);
+	return 0;
+}
 
 int
 zmx_fs_chdir(const char *path)
 {
 	struct zmx_where w;
-	struct stat st;
+	char phys[PATH_MAX];
 	int r;
 
 	if ((r = zmx_where(AT_FDCWD, path, 0, &w)) == ZMX_LOCAL ||
@@ -301,17 +348,17 @@ zmx_fs_chdir(const char *path)
 	}
 	if (r < 0)
 		return r;
-	if ((r = zmx_fs_fstatat(AT_FDCWD, w.lpath, &st, 0)) < 0)
+	if ((r = physical_dir(&w, phys)) < 0)
 		return r;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	return zmx_vcwd_set(w.lpath);
+	return zmx_vcwd_set(phys);
 }
 
 int
 zmx_fs_fchdir(int fd)
 {
 	struct zmx_file *f = zmx_fdtab_get(fd);
+	struct zmx_where w;
+	char phys[PATH_MAX];
 
 	if (f == NULL) {
 		if (real_fchdir(fd) < 0)
@@ -320,7 +367,12 @@ zmx_fs_fchdir(int fd)
 	}
 	if (f->kind != ZMX_FILE_DIR)
 		return -ENOTDIR;
-	return zmx_vcwd_set(f->lpath);
+	/* the directory may have gone since it was opened, which does not
+	 * stop a local fchdir either: then its name as opened */
+	if (zmx_where(AT_FDCWD, f->lpath, 0, &w) != ZMX_REMOTE ||
+	    physical_dir(&w, phys) < 0)
+		return zmx_vcwd_set(f->lpath);
+	return zmx_vcwd_set(phys);
 }
 
 int

@@ -14,6 +14,8 @@ struct zmx_tls {
 	int	depth;		/* >0: inside the shim on this thread */
 	int	saved_errno;	/* errno at entry, restored on success */
 	int	vfork_pid;	/* a vfork child's chdir: its pid (vcwd.c) */
+	int	vfork_conn;	/* this thread has its session connection,
+				 * which a vfork child borrows (wrap_exec.c) */
 };
 extern __thread struct zmx_tls zmx_tls
     __attribute__((tls_model("initial-exec")));

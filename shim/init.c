@@ -90,6 +90,7 @@ atfork_child(void)
 	zmx_conn_atfork_child();
 	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 	zmx_tls.vfork_pid = 0;	/* a vfork child's, from before: not ours */
+	zmx_tls.vfork_conn = 0;	/* the connections were the parent's */
 }
 
 __attribute__((constructor)) static void
@@ -108,6 +109,7 @@ zmx_init(void)
 		zmx_warn("ZMX_CWD: too long; the cwd stays local");
 	zmx_umask = real_umask(0);
 	real_umask(zmx_umask);
+	zmx_memfd_init();
 	zmx_memfd_adopt();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);

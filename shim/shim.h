@@ -40,6 +40,14 @@ int	zmx_vcwd_init(void);
 int	zmx_vcwd_get(char *buf, size_t size);	/* length, 0 if local */
 int	zmx_vcwd_set(const char *lpath);	/* NULL: local again */
 extern int zmx_vcwd_pid;			/* reset after fork */
+/* A /proc link of this process ("/proc/self", "/proc/thread-self",
+ * "/proc/<pid>[/task/<tid>]") that stands for a remote path: "fd/N" of a
+ * remote fd, "cwd" when the cwd is remote, then nothing or "/rest". The
+ * path it stands for goes into out; *bare says nothing followed. With
+ * files 0 a regular file's bare link does not count (an open of it
+ * reopens the memfd locally). Returns 1, 0 if not such a link, -errno. */
+int	zmx_vcwd_proc_link(const char *path, int files, char *out,
+	    size_t outlen, int *bare);
 /* Whether this is a vfork child (posix_spawn, subprocess): it shares the
  * parent's memory and its one thread's sockets, so it may only exec. */
 int	zmx_vcwd_in_vfork(void);

@@ -107,28 +107,69 @@ zmx_vcwd_init(void)
 	return 0;
 }
 
-/* "/proc/self/fd/N[/rest]" with N a remote fd: the path it stands for
- * (Claude Code reaches files through its open directory fds this way). */
-static int
-proc_fd_path(const char *path, char *out, size_t outlen)
+/* Skips a run of digits at *p; its value, or -1 if there is none. */
+static long
+digits(const char **p)
 {
-	struct zmx_file *f;
-	const char *p;
-	char *end;
-	long fd;
+	long v = 0;
 
-	if (strncmp(path, "/proc/self/fd/", 14) == 0)
-		p = path + 14;
-	else
+	if (**p < '0' || **p > '9')
+		return -1;
+	while (**p >= '0' && **p <= '9' && v < 1000000000L)
+		v = v * 10 + (*(*p)++ - '0');
+	return v;
+}
+
+int
+zmx_vcwd_proc_link(const char *path, int files, char *out, size_t outlen,
+    int *bare)
+{
+	struct zmx_file *f = NULL;
+	char base[PATH_MAX];
+	const char *p;
+	long fd;
+	int r;
+
+	*bare = 0;
+	if (strncmp(path, "/proc/", 6) != 0)
 		return 0;
-	fd = strtol(p, &end, 10);
-	if (end == p || (*end != '/' && *end != '\0') ||
-	    (f = zmx_fdtab_get((int)fd)) == NULL)
+	p = path + 6;
+	if (strncmp(p, "self/", 5) == 0)
+		p += 5;
+	else if (strncmp(p, "thread-self/", 12) == 0)
+		p += 12;
+	else {
+		/* our own pid, and maybe task/TID: what /proc/self and
+		 * /proc/thread-self lead to (realpath, readlink -f) */
+		if (digits(&p) != (long)syscall(SYS_getpid) || *p++ != '/')
+			return 0;
+		if (strncmp(p, "task/", 5) == 0) {
+			p += 5;
+			if (digits(&p) < 0 || *p++ != '/')
+				return 0;
+		}
+	}
+	if (strncmp(p, "cwd", 3) == 0 && (p[3] == '/' || p[3] == '\0')) {
+		/* the real cwd stays local when the virtual one is remote */
+		if ((r = zmx_vcwd_get(base, sizeof(base))) <= 0)
+			return r;
+		p += 3;
+	} else if (strncmp(p, "fd/", 3) == 0) {
+		p += 3;
+		if ((fd = digits(&p)) < 0 || (*p != '/' && *p != '\0') ||
+		    (f = zmx_fdtab_get((int)fd)) == NULL)
+			return 0;
+		/* A regular file's own link stays local for an open: it
+		 * reopens the memfd, with what the program wrote. */
+		if (!files && f->kind != ZMX_FILE_DIR && *p == '\0')
+			return 0;
+		if (strlen(f->lpath) >= sizeof(base))
+			return -ENAMETOOLONG;
+		strcpy(base, f->lpath);
+	} else
 		return 0;
-	/* A regular file's own link stays local: it reopens the memfd. */
-	if (f->kind != ZMX_FILE_DIR && *end == '\0')
-		return 0;
-	return zmx_path_join(f->lpath, *end ? end + 1 : ".", out, outlen) < 0 ?
+	*bare = *p == '\0';
+	return zmx_path_join(base, *p ? p + 1 : ".", out, outlen) < 0 ?
 	    -ENAMETOOLONG : 1;
 }
 
@@ -137,14 +178,14 @@ zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 {
 	struct zmx_file *f;
 	char base[PATH_MAX];
-	int r;
+	int bare, r;
 
 	if (path == NULL || !zmx_policy.any_remote)
 		return ZMX_LOCAL;
 	w->slash = path[0] != '\0' && path[strlen(path) - 1] == '/';
 	if (path[0] == '/') {
-		if (path[1] == 'p' && (r = proc_fd_path(path, w->lpath,
-		    sizeof(w->lpath))) != 0) {
+		if (path[1] == 'p' && (r = zmx_vcwd_proc_link(path, 0,
+		    w->lpath, sizeof(w->lpath), &bare)) != 0) {
 			if (r < 0)
 				return r;
 		} else if (zmx_path_is_normal(path)) {

@@ -209,6 +209,47 @@ execlp(const char *file, const char *arg, ...)
 	EXECL_ARGV(arg, (void)0, execvpe(file, argv, environ));
 }
 
+/* vfork(2): the child runs on this thread's stack and may make requests
+ * before its exec (Python's subprocess does chdir(cwd) there), on the
+ * connection this thread has: it may not make one (conn.c). A thread
+ * whose first remote call would come from the child gets its connection
+ * here, before. The wrapper cannot be a C function that calls vfork and
+ * returns: the child would return through its frame and wreck it for the
+ * parent. So it calls vfork_prepare() and jumps to libc's vfork, which
+ * returns straight to the program. */
+static void vfork_prepare(void) __attribute__((used));
+
+static void
+vfork_prepare(void)
+{
+	int e = errno, fd;
+
+	zmx_real_ensure();
+	if (!zmx_tls.vfork_conn && zmx_guard_enter()) {
+		/* the connection comes with the spare one CONNECT makes */
+		if ((fd = zmx_conn_session_fd()) >= 0) {
+			real_close(fd);
+			zmx_tls.vfork_conn = 1;
+		}
+		zmx_guard_leave();
+	}
+	errno = e;
+}
+
+#if defined(__x86_64__)
+__asm__(
+	".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"	endbr64\n"
+	"	sub $8, %rsp\n"		/* the call's 16-byte alignment */
+	"	call vfork_prepare\n"
+	"	add $8, %rsp\n"
+	"	jmp *real_vfork(%rip)\n"
+	".size vfork, .-vfork\n");
+#endif
+
 /* system and popen spawn with glibc's internal posix_spawn: write back
  * first; the cwd is in environ already. */
 ZMX_EXPORT int
