@@ -21,6 +21,11 @@
 
 #define LINK_BUCKETS	1024
 #define LINK_DOWN_MS	5000	/* fail fast this long after a timeout */
+/* Requests out to agentd at once: the session carries every process's
+ * requests on one connection, and agentd holds back (then drops) what a
+ * connection sends past its limit (agentd(8), --max-inflight, 64) while
+ * a reply waits for room; the rest wait here, in order. */
+#define LINK_WINDOW	32
 
 struct lreq {
 	uint64_t		 id;
@@ -187,7 +192,8 @@ send_req(struct lreq *q)
 {
 	if (!L.helloed && L.hello_id == 0)
 		send_hello();
-	if (L.unsent > 0 && !q->unsent) {
+	if ((L.unsent > 0 || L.busy - L.unsent > LINK_WINDOW) &&
+	    !q->unsent) {
 		/* keep the order: behind those still waiting */
 		q->unsent = 1;
 		L.unsent++;
@@ -203,10 +209,14 @@ send_req(struct lreq *q)
 	}
 }
 
+static void	flush_unsent(void);
+
 static void
 finish(struct lreq *q, struct zmx_frame *rep, int err)
 {
 	unlink_req(q);
+	if (L.unsent > 0)
+		flush_unsent();		/* room in the window */
 	q->fn(q->arg, rep, err);
 	zmx_buf_free(&q->frame);
 	free(q);
@@ -281,6 +291,8 @@ flush_unsent(void)
 	for (q = L.head; q != NULL && L.unsent > 0; q = q->next) {
 		if (!q->unsent)
 			continue;
+		if (L.busy - L.unsent >= LINK_WINDOW)
+			return;
 		if (send_raw(&q->frame))
 			return;
 		q->unsent = 0;
@@ -387,11 +399,14 @@ resend_all(void)
 	if (link_connect() < 0)
 		return;
 	zmx_link_stats.retries++;
+	send_hello();
+	/* all of them unsent again; the window lets them out in order */
 	L.unsent = 0;
-	for (q = L.head; q != NULL; q = q->next)
-		q->unsent = 0;
-	for (q = L.head; q != NULL; q = q->next)
-		send_req(q);
+	for (q = L.head; q != NULL; q = q->next) {
+		q->unsent = 1;
+		L.unsent++;
+	}
+	flush_unsent();
 }
 
 int
