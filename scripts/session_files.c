@@ -8,7 +8,10 @@
  * after a short quiet time so that a burst of appends costs one upload;
  * at once on fsync, before any request that names the file's path (so
  * every process sees it there), and at the session's end. What cannot be
- * written back is kept in a recovery file named on stderr (session.h). */
+ * written back is kept in a recovery file named on stderr (session.h).
+ * A clean copy that no INVAL has touched since agentd sent it is opened
+ * again with no round trip; one touched is asked for again (OPEN with
+ * max 0: the same version, or the new content in place). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,6 +51,8 @@ struct sfile {
 					 * write-back */
 	int		 lazy;		/* not on agentd yet (ZMX_O_LAZY) */
 	int		 may_write;	/* agentd let a writer open it */
+	int		 trusted;	/* agentd's content, and no INVAL
+					 * since: opens need not ask */
 	int		 doomed;	/* an UNLINK or RENAME of its name is
 					 * out: no write-back may follow it */
 	unsigned char	 hash[crypto_generichash_BYTES];
@@ -72,6 +77,8 @@ static struct {
 	struct sfile	*all;
 	int		 ifd;
 	int		 busy;		/* write-backs under way */
+	unsigned long	 igen;		/* INVALs so far: a fetch that saw
+					 * one does not trust what it got */
 	unsigned long	 hits, misses, writebacks;
 } F = { .ifd = -1 };
 
@@ -340,6 +347,8 @@ wb_reply(void *arg, struct zmx_frame *rep, int err)
 	int commit = e->inflight == 1 && e->wb_sent == e->wb_chunks;
 
 	e->inflight--;
+	if (commit && e->rpath[0] != '\0')
+		zmx_attr_inval(e->rpath, ZMX_INVAL_NAMES);	/* renamed in */
 	if (err == 0)
 		err = reply_err(rep, commit ? ZMX_MSG_ATTR : ZMX_MSG_OK);
 	if (err == 0 && commit && e->rpath[0] != '\0')
@@ -456,6 +465,7 @@ struct fop {
 	int		 tries;
 	int		 revalidate;	/* an entry was there: OPEN asked no
 					 * content */
+	unsigned long	 igen;		/* F.igen when OPEN was answered */
 	struct zmx_attr	 st;
 	int		 memfd;		/* filling; -1 */
 	unsigned	 sent, chunks, inflight;
@@ -558,6 +568,15 @@ same_version(const struct zmx_attr *a, const struct zmx_attr *b)
 
 static void	fop_fetch(struct fop *op);
 
+/* Whether what op fetched is agentd's file as it is: no INVAL came
+ * since the OPEN's answer, and agentd watches it. */
+static int
+trustable(const struct fop *op)
+{
+	return op->st.ino != 0 && !(op->flags & O_TRUNC) &&
+	    op->igen == F.igen && zmx_attr_cacheable(op->rpath);
+}
+
 /* op->memfd holds the whole file: it becomes the cache's, or the
  * content of the entry already there. */
 static void
@@ -592,6 +611,7 @@ fop_filled(struct fop *op)
 		}
 		e->st = op->st;
 		e->lazy = lazy;
+		e->trusted = trustable(op);
 		(void)digest(e->memfd, e->hash);
 		attach(op, e);
 		return;
@@ -603,6 +623,7 @@ fop_filled(struct fop *op)
 	}
 	op->memfd = -1;		/* the entry's now */
 	e->lazy = lazy;
+	e->trusted = trustable(op);
 	if (lazy || trunc)
 		e->dirty_since = now_ms();
 	attach(op, e);
@@ -618,6 +639,9 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 
 	if (err == 0)
 		err = reply_err(rep, ZMX_MSG_OPENED);
+	/* a file made (O_EXCL) changed its directory */
+	if (op->flags & O_CREAT)
+		zmx_attr_inval(op->rpath, ZMX_INVAL_NAMES);
 	if (err < 0) {
 		struct sfile *e = find(op->rpath);
 
@@ -629,6 +653,7 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 	}
 	o = &rep->msg.u.opened;
 	op->st = o->st;
+	op->igen = F.igen;
 	if (!S_ISREG(o->st.mode)) {
 		struct zmx_msg m = { .type = ZMX_MSG_FILE, .id = op->id };
 
@@ -649,6 +674,8 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 
 		if (e != NULL && (held_newer(e) || same_version(&e->st,
 		    &o->st))) {
+			if (!held_newer(e))
+				e->trusted = trustable(op);
 			F.hits++;
 			attach(op, e);
 			return;
@@ -793,6 +820,11 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 	op->flags = (int)q->flags;
 	op->mode = q->mode;
 	op->memfd = -1;
+	/* a name known not to be there, a directory known whole */
+	if (e == NULL && zmx_attr_fopen(serial, m)) {
+		fop_free(op);
+		return;
+	}
 	if (e != NULL) {
 		if ((op->flags & O_CREAT) && (op->flags & O_EXCL)) {
 			fop_error(op, -EEXIST, "exists");
@@ -810,8 +842,18 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 			attach(op, e);
 			return;
 		}
+		/* agentd's version, and no INVAL since: it still is (no
+		 * round trip; DESIGN.md decision 7) */
+		if (e->trusted && (acc == O_RDONLY || e->may_write) &&
+		    !(op->flags & O_CREAT)) {
+			F.hits++;
+			attach(op, e);
+			return;
+		}
 		op->revalidate = 1;
 	}
+	if (op->flags & O_CREAT)
+		zmx_attr_inval(op->rpath, ZMX_INVAL_NAMES);
 	fop_start(op);
 }
 
@@ -1114,6 +1156,39 @@ zmx_files_apply(struct zmx_files_note *n, int ok)
 	free(n->a);
 	free(n->b);
 	free(n);
+}
+
+int
+zmx_files_pending(const char *path, int dir)
+{
+	struct sfile *e;
+	const char *slash;
+	size_t n = strlen(path), len;
+
+	if (!dir)
+		return (e = find(path)) != NULL && (held_newer(e) || e->closed);
+	for (e = F.all; e != NULL; e = e->next) {
+		if (e->rpath[0] == '\0' || strncmp(e->rpath, path, n) != 0 ||
+		    (slash = strrchr(e->rpath, '/')) == NULL)
+			continue;
+		len = slash == e->rpath ? 1 : (size_t)(slash - e->rpath);
+		if (len == n && (held_newer(e) || e->closed))
+			return 1;
+	}
+	return 0;
+}
+
+void
+zmx_files_inval(const char *path, uint32_t flags)
+{
+	struct sfile *e;
+	int all = strcmp(path, "/") == 0;
+
+	(void)flags;
+	F.igen++;
+	for (e = F.all; e != NULL; e = e->next)
+		if (e->rpath[0] != '\0' && (all || is_at(e, path, 1)))
+			e->trusted = 0;
 }
 
 /* ---- the kernel's word on closes, timers, the end ------------------------- */

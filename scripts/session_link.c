@@ -3,7 +3,9 @@
  * replies by id, a resend on a new connection after half the timeout of
  * silence (same ids: agentd's reply cache answers what it carried out),
  * a new HELLO when agentd forgot the session, and EIO for what is still
- * unanswered after the whole timeout (session.h). */
+ * unanswered after the whole timeout (session.h). agentd's INVALs (id 0)
+ * go to the attribute and file caches; on a new connection or a new
+ * HELLO, what those caches hold is trusted no more. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +271,7 @@ zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 	if (L.busy++ == 0) {
 		L.quiet_since = now_ms();
 		L.retried = 0;
+		zmx_link_stats.round_trips++;
 	}
 	send_req(q);
 }
@@ -297,6 +300,14 @@ is_lost(const struct zmx_frame *f)
 	    strcmp(f->msg.u.error.errname, "ENOTCONN") == 0;
 }
 
+/* INVALs may have been lost, or agentd forgot what it watched for us. */
+static void
+trust_nothing(void)
+{
+	zmx_attr_inval("/", 0);
+	zmx_files_inval("/", 0);
+}
+
 static void
 got_hello(struct zmx_frame *f)
 {
@@ -323,6 +334,13 @@ got_frame(struct zmx_frame *f)
 	struct lreq *q;
 
 	L.quiet_since = now_ms();
+	if (f->msg.id == 0 && f->msg.type == ZMX_MSG_INVAL) {
+		zmx_debug("INVAL %s 0x%x", f->msg.u.inval.path,
+		    f->msg.u.inval.flags);
+		zmx_attr_inval(f->msg.u.inval.path, f->msg.u.inval.flags);
+		zmx_files_inval(f->msg.u.inval.path, f->msg.u.inval.flags);
+		return;
+	}
 	if (L.hello_id != 0 && f->msg.id == L.hello_id) {
 		got_hello(f);
 		return;
@@ -332,6 +350,8 @@ got_frame(struct zmx_frame *f)
 	if (is_lost(f) && !q->resent_lost) {
 		/* agentd forgot us: join again, ask again */
 		q->resent_lost = 1;
+		if (L.helloed)
+			trust_nothing();
 		L.helloed = 0;
 		if (L.hello_id == 0)
 			send_hello();
@@ -384,6 +404,7 @@ resend_all(void)
 	if (L.sock != NULL)
 		zmq_close(L.sock);
 	L.sock = NULL;
+	trust_nothing();
 	if (link_connect() < 0)
 		return;
 	zmx_link_stats.retries++;
@@ -417,6 +438,7 @@ zmx_link_tick(void)
 	    LINK_DOWN_MS);
 	zmx_link_stats.timeouts++;
 	L.down_until = now + LINK_DOWN_MS;
+	trust_nothing();
 	while (L.head != NULL)
 		finish(L.head, NULL, -EIO);
 	/* late replies must not reach what comes next */
