@@ -420,6 +420,10 @@ zmx_link_tick(void)
 {
 	int64_t now = now_ms(), half = L.cfg->timeout_ms / 2, left;
 
+	/* what failed at once (a caller's callback may have sent more while
+	 * the session fails fast) is told at the next wake-up: now */
+	if (L.failq != NULL)
+		return 0;
 	if (L.busy == 0)
 		return -1;
 	left = L.quiet_since + half - now;
@@ -446,7 +450,7 @@ zmx_link_tick(void)
 		zmq_close(L.sock);
 	L.sock = NULL;
 	(void)link_connect();
-	return -1;
+	return L.failq != NULL ? 0 : -1;
 }
 
 void
