@@ -51,6 +51,7 @@ struct sfile {
 					 * write-back */
 	int		 lazy;		/* not on agentd yet (ZMX_O_LAZY) */
 	int		 may_write;	/* agentd let a writer open it */
+	int		 last_try;	/* written back at the session's end */
 	int		 trusted;	/* agentd's content, and no INVAL
 					 * since: opens need not ask */
 	int		 doomed;	/* an UNLINK or RENAME of its name is
@@ -1278,10 +1279,14 @@ zmx_files_flush_all(void)
 {
 	struct sfile *e;
 
+	/* one try each: what fails now goes to a recovery file, not
+	 * round again while agentd is gone (the session would never end) */
 	for (e = F.all; e != NULL; e = e->next)
-		if (e->rpath[0] != '\0' && !e->wb_on && (e->due ||
-		    is_dirty(e)))
+		if (e->rpath[0] != '\0' && !e->wb_on && !e->last_try &&
+		    (e->due || is_dirty(e))) {
+			e->last_try = 1;
 			wb_start(e, NULL);
+		}
 }
 
 int
