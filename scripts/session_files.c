@@ -1254,6 +1254,7 @@ int
 zmx_files_tick(void)
 {
 	int64_t now = now_ms(), next = -1;
+	struct waiter *w;
 	struct sfile *e;
 
 	for (e = F.all; e != NULL; e = e->next) {
@@ -1261,11 +1262,17 @@ zmx_files_tick(void)
 			continue;
 		if (e->due <= now) {
 			e->due = 0;
-			if (is_dirty(e)) {
+			e->dirty_since = 0;
+			if (is_dirty(e))
 				wb_start(e, NULL);
-				e->dirty_since = 0;
-			} else
-				e->dirty_since = 0;
+			else if ((w = e->waiters) != NULL) {
+				/* they waited for the write-back after the one
+				 * under way, and nothing changed since: it was
+				 * theirs (else a barrier or fsync waits for
+				 * ever) */
+				e->waiters = NULL;
+				run_waiters(w, e->wb_err);
+			}
 			continue;
 		}
 		if (next < 0 || e->due - now < next)
