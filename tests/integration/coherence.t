@@ -16,13 +16,15 @@ done
 zmx_start_agentd
 
 # The program reads, says so on a local fifo, and reads again once the
-# test, having changed the remote side from agentd's namespace, says go.
+# test, having changed the remote side from agentd's namespace, says go
+# (and half a second later: the INVAL travels meanwhile, as it would
+# while an agent thinks; the session has no timeout that could help).
 mkfifo "$T/ready" "$T/go"
 
 # run_paused SCRIPT: SCRIPT runs under the portal; "pause" in it waits
 # for the test; stdout to $T/out
 run_paused() {
-	zmx_run bash -c "pause() { echo x > '$T/ready'; read -r _ < '$T/go'; }
+	zmx_run bash -c "pause() { echo x > '$T/ready'; read -r _ < '$T/go'; sleep 0.5; }
 $1" > "$T/out" 2> "$T/err" &
 	RUN_PID=$!
 	read -r _ < "$T/ready"
@@ -91,6 +93,12 @@ is "$(cat "$T/out")" "$(printf 'keep\n5\nfrom another session\n21')" \
 zmx_run bash -c 'cat g >/dev/null; echo mine > g; cat g; stat -c %s g; ls g' \
     > "$T/out" 2>&1
 is "$(cat "$T/out")" "$(printf 'mine\n5\ng')" "and the session's own at once"
+# a stat while the write-back of a close is under way waits for the next
+# one, which may have nothing to do: it must still be answered
+ZMX_TIMEOUT_MS=3000 zmx_run bash -c 'for i in $(seq 1 40); do
+	echo "mine $i" > g; cat g >/dev/null; stat -c %s g >/dev/null || exit 1
+	done; cat g' > "$T/out" 2>&1
+is "$(cat "$T/out")" "mine 40" "40 writes, each read and stat at once: none waits for ever"
 
 # ---- round trips -----------------------------------------------------------
 
