@@ -1,6 +1,7 @@
 /* main.c - agentd's command line, its sockets and its one poll loop over
- * the ROUTER, the ZAP handler, a signalfd and the inotify fd. Requests are dispatch.c's
- * business; this file only decides what runs and when it stops. */
+ * the ROUTER, the ZAP handler, a signalfd and the inotify fd. Requests
+ * are dispatch.c's business; this file only decides what runs and when
+ * it stops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

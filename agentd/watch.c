@@ -156,7 +156,7 @@ wdir_free(struct wdir *w)
 	free(w);
 }
 
-/* ---- a session's paths ---------------------------------------------------- */
+/* ---- a session's paths --------------------------------------------------- */
 
 static struct zmx_watchset *
 set_get(struct zmx_session *s)
@@ -318,7 +318,7 @@ reg_watch(struct zmx_watchset *ws, struct wreg *up, const char *path,
 	return r;
 }
 
-/* ---- the queue of INVALs -------------------------------------------------- */
+/* ---- the queue of INVALs ------------------------------------------------- */
 
 /* Whether ws's current connection holds a reply back; *seq: the INVALs
  * that go before it. */
@@ -556,7 +556,7 @@ zmx_watch_push(void *sock)
 			(void)zmx_flow_invals(sock, ws->cur);
 }
 
-/* ---- events --------------------------------------------------------------- */
+/* ---- events -------------------------------------------------------------- */
 
 /* dir + "/" + name into out; 0 or -ENAMETOOLONG. */
 static int
@@ -675,7 +675,7 @@ zmx_watch_drain(void)
 		}
 }
 
-/* ---- what requests watch -------------------------------------------------- */
+/* ---- what requests watch ------------------------------------------------- */
 
 /* Room for one more path of ws: 0; -EAGAIN when ws's own paths were
  * dropped to make it (the caller starts over); -ENOSPC without may_reset
@@ -892,7 +892,7 @@ zmx_watch_file(struct zmx_op_ctx *c, const char *path, int fd,
 	return watch_leaf(c, up, path, proc, 0, path);
 }
 
-/* ---- the end -------------------------------------------------------------- */
+/* ---- the end ------------------------------------------------------------- */
 
 void
 zmx_watch_session_free(struct zmx_session *s)

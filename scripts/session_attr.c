@@ -114,7 +114,7 @@ join(const char *dir, const char *name, char *out, size_t outlen)
 	return 0;
 }
 
-/* ---- NOWATCH marks -------------------------------------------------------- */
+/* ---- NOWATCH marks ------------------------------------------------------- */
 
 static void
 marks_clear(void)
@@ -189,7 +189,7 @@ zmx_attr_cacheable(const char *path)
 	}
 }
 
-/* ---- the tree ------------------------------------------------------------- */
+/* ---- the tree ------------------------------------------------------------ */
 
 static struct anode *
 node_find(const char *path)
@@ -332,7 +332,7 @@ node_get(const char *path)
 	return node_new(d, path);
 }
 
-/* ---- what the cache says --------------------------------------------------- */
+/* ---- what the cache says ------------------------------------------------- */
 
 /* What is known of path: 1 with *st (lstat); -ENOENT or -ENOTDIR when
  * it is known not to be there; 0 when unknown, with *listed set if it
@@ -400,9 +400,11 @@ fill_listing(const char *dir, const struct zmx_msg_entries *e)
 
 		if (e->ents[i].st.mode == 0 || name[0] == '\0' ||
 		    strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
-		    strcmp(name, "..") == 0 || join(dir, name, p, sizeof(p)) < 0)
+		    strcmp(name, "..") == 0 ||
+		    join(dir, name, p, sizeof(p)) < 0)
 			continue;	/* vanished, or not a name */
-		if ((k = node_find(p)) == NULL && (k = node_new(d, p)) == NULL) {
+		if ((k = node_find(p)) == NULL &&
+		    (k = node_new(d, p)) == NULL) {
 			free(v);	/* what is in stays true, not whole */
 			return;
 		}
@@ -431,7 +433,7 @@ fill_listing(const char *dir, const struct zmx_msg_entries *e)
 	d->dst = e->st;
 }
 
-/* ---- invalidations -------------------------------------------------------- */
+/* ---- invalidations ------------------------------------------------------- */
 
 void
 zmx_attr_inval(const char *path, uint32_t flags)
@@ -468,7 +470,7 @@ zmx_attr_inval(const char *path, uint32_t flags)
 	}
 }
 
-/* ---- answering ------------------------------------------------------------ */
+/* ---- answering ----------------------------------------------------------- */
 
 static void
 reply_attr(uint64_t serial, uint64_t id, uint32_t type,
@@ -594,8 +596,9 @@ listed(void *arg, struct zmx_frame *rep, int err)
 		op->waiters = w->next;
 		if (w->type == ZMX_MSG_FOPEN) {
 			/* a directory read whole: what it is, no content */
-			struct zmx_msg f = { .type = ZMX_MSG_FILE, .id = w->id };
+			struct zmx_msg f = { .type = ZMX_MSG_FILE };
 
+			f.id = w->id;
 			if (err < 0)
 				reply_err(w->serial, w->id, err, w->path);
 			else {
@@ -783,7 +786,7 @@ zmx_attr_fopen(uint64_t serial, const struct zmx_msg *m)
 	return 0;
 }
 
-/* ---- what forwarded requests tell and change -------------------------------- */
+/* ---- what forwarded requests tell and change ----------------------------- */
 
 /* What a change's note names is forgotten. */
 static void
