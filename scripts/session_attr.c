@@ -36,6 +36,7 @@ struct anode {
 	unsigned	 complete:1;	/* kids are all its entries */
 	unsigned	 nolist:1;	/* READDIR of it failed: ask STAT */
 	unsigned	 mark:1;	/* fill_listing()'s */
+	uint32_t	 access_ok;	/* ACCESS answered OK, by access_bit() */
 	char		 path[];
 };
 
@@ -112,6 +113,15 @@ join(const char *dir, const char *name, char *out, size_t outlen)
 	out[d] = '/';
 	memcpy(out + d + 1, name, n + 1);
 	return 0;
+}
+
+/* Which bit of access_ok an ACCESS of mode and flags is: its answer
+ * depends on the file's attributes, its directories' and the session's
+ * user, all of which an INVAL covers. */
+static uint32_t
+access_bit(uint32_t mode, uint32_t flags)
+{
+	return 1u << ((mode & 7) | (flags & (ZMX_NOFOLLOW | ZMX_EACCESS)) << 3);
 }
 
 /* ---- NOWATCH marks ------------------------------------------------------- */
@@ -458,7 +468,7 @@ zmx_attr_inval(const char *path, uint32_t flags)
 		    !n->up->complete)
 			node_free(n);
 		else
-			n->known = 0;
+			n->known = n->access_ok = 0;
 	}
 	/* a name made or removed changed its directory: its listing, and
 	 * its own attributes (mtime, nlink) */
@@ -466,7 +476,7 @@ zmx_attr_inval(const char *path, uint32_t flags)
 	    parent_of(path, dir, sizeof(dir)) == 0 &&
 	    (n = node_find(dir)) != NULL) {
 		n->complete = 0;
-		n->known = 0;
+		n->known = n->access_ok = 0;
 	}
 }
 
@@ -691,6 +701,47 @@ serve_stat(uint64_t serial, const struct zmx_msg *m, const char *path,
 	return wait_listing(dir, serial, m, path, flags, mode) == 0;
 }
 
+/* READLINK of what is known not to be there, or not to be a symlink;
+ * a symlink's target is asked for. */
+static int
+serve_readlink(uint64_t serial, const struct zmx_msg *m, const char *path)
+{
+	struct zmx_attr st;
+	int listed, r = look(path, &st, &listed);
+
+	if (r == 1 && !S_ISLNK(st.mode))
+		r = -EINVAL;
+	if (r >= 0)
+		return 0;
+	A.hits++;
+	reply_err(serial, m->id, r, path);
+	return 1;
+}
+
+/* ACCESS R_OK, W_OK, X_OK: what agentd answered before for the same
+ * mode, while nothing changed; or ENOENT for what is not there. */
+static int
+serve_access(uint64_t serial, const struct zmx_msg *m, const char *path)
+{
+	struct zmx_msg ok = { .type = ZMX_MSG_OK, .id = m->id };
+	struct zmx_attr st;
+	struct anode *n;
+	int listed, r = look(path, &st, &listed);
+
+	if (r < 0) {
+		A.hits++;
+		reply_err(serial, m->id, r, path);
+		return 1;
+	}
+	if ((n = node_find(path)) == NULL || !n->known ||
+	    !(n->access_ok & access_bit(m->u.access.mode,
+	    m->u.access.flags)))
+		return 0;
+	A.hits++;
+	zmx_local_reply(serial, &ok, -1);
+	return 1;
+}
+
 /* "dir/" names dir (READDIR): the path without its last slash into
  * buf, if that is normal; else path. */
 static const char *
@@ -719,9 +770,12 @@ zmx_attr_serve(uint64_t serial, const struct zmx_msg *m)
 		break;
 	case ZMX_MSG_ACCESS:
 		path = m->u.access.path;
-		if (m->u.access.mode != F_OK || (m->u.access.flags &
+		if ((m->u.access.mode & ~(uint32_t)7) || (m->u.access.flags &
 		    ~(uint32_t)(ZMX_NOFOLLOW | ZMX_EACCESS)))
 			return 0;
+		break;
+	case ZMX_MSG_READLINK:
+		path = m->u.readlink.path;
 		break;
 	case ZMX_MSG_READDIR:
 		path = no_slash(m->u.readdir.path, buf, sizeof(buf));
@@ -734,6 +788,10 @@ zmx_attr_serve(uint64_t serial, const struct zmx_msg *m)
 	if (!zmx_attr_cacheable(path) ||
 	    zmx_files_pending(path, m->type == ZMX_MSG_READDIR))
 		return 0;
+	if (m->type == ZMX_MSG_READLINK)
+		return serve_readlink(serial, m, path);
+	if (m->type == ZMX_MSG_ACCESS && m->u.access.mode != F_OK)
+		return serve_access(serial, m, path);
 	if (m->type == ZMX_MSG_READDIR) {
 		if (answer_readdir(serial, m->id, path)) {
 			A.hits++;
@@ -792,7 +850,8 @@ zmx_attr_fopen(uint64_t serial, const struct zmx_msg *m)
 static void
 note_forget(const struct zmx_attr_note *n)
 {
-	if (n->type == ZMX_MSG_STAT || n->type == ZMX_MSG_READDIR)
+	if (n->type == ZMX_MSG_STAT || n->type == ZMX_MSG_READDIR ||
+	    n->type == ZMX_MSG_ACCESS)
 		return;
 	zmx_attr_inval(n->a, n->flags);
 	if (n->b != NULL)
@@ -814,6 +873,10 @@ zmx_attr_note(const struct zmx_msg *m)
 		break;
 	case ZMX_MSG_READDIR:
 		a = m->u.readdir.path;
+		break;
+	case ZMX_MSG_ACCESS:
+		a = m->u.access.path;
+		flags = access_bit(m->u.access.mode, m->u.access.flags);
 		break;
 	case ZMX_MSG_MKDIR:
 		a = m->u.mkdir.path;
@@ -897,6 +960,13 @@ zmx_attr_apply(struct zmx_attr_note *n, const struct zmx_frame *rep)
 	} else if (n->type == ZMX_MSG_READDIR) {
 		if (rep != NULL && rep->msg.type == ZMX_MSG_ENTRIES)
 			fill_listing(n->a, &rep->msg.u.entries);
+	} else if (n->type == ZMX_MSG_ACCESS) {
+		struct anode *a = node_find(n->a);
+
+		/* kept with the attributes it was decided on */
+		if (rep != NULL && rep->msg.type == ZMX_MSG_OK && a != NULL &&
+		    a->known)
+			a->access_ok |= n->flags;
 	} else
 		note_forget(n);
 	free(n->a);

@@ -84,6 +84,16 @@ cat: dir/gone: No such file or directory
 stat: cannot statx 'dir/gone': No such file or directory" \
     "a file removed remotely: gone for ls, open and stat at once"
 
+# an access() answered before is not answered again once the mode changed
+printf '#!/bin/sh\n' > "$R/ws/s"
+chmod 755 "$R/ws/s"
+acc='import os; print(os.access("s", os.X_OK), os.access("s", os.R_OK))'
+run_paused "python3 -c '$acc'; python3 -c '$acc'; pause; python3 -c '$acc'"
+chmod 644 "$R/ws/s"
+go
+is "$(cat "$T/out")" "$(printf 'True True\nTrue True\nFalse True')" \
+    "access() sees a mode changed remotely at once"
+
 # another session's change, and this session's own
 run_paused 'cat g; stat -c %s g; pause; cat g; stat -c %s g'
 zmx_run bash -c 'echo "from another session" > g' 2>"$T/err2"
