@@ -3,7 +3,9 @@
  * replies (flow.c), refuses what is malformed or out of turn, finds the
  * session, answers a repeated change from the reply cache (replies.c)
  * or runs the op_* from the table derived from msg.def as the session's
- * user, writes the audit line and sends the reply. */
+ * user, writes the audit line and sends the reply. Pending inotify
+ * events are read first, so that the reply follows the INVALs of every
+ * change made before the request arrived (watch.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "op.h"
 #include "replies.h"
 #include "session.h"
+#include "watch.h"
 #include "wire.h"
 
 /* The handler for every REQ row; a row without an op_* fails the link.
@@ -156,6 +159,8 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 		error_reply(c, name, ENOTCONN);
 		goto out;
 	}
+	if (c->s != NULL)
+		zmx_watch_use(c->s, zmx_session_conn(c->ident, c->identlen));
 	/* a retry of a change already made: the first answer again */
 	if (c->s != NULL && (kept = zmx_replies_get(c->s->replies, m->id,
 	    m->type, c->req, c->reqlen, &keptlen)) != NULL) {
@@ -176,10 +181,12 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 			error_reply(c, name, -r);
 			goto out;
 		}
+		/* watched before it is read, so no change is missed */
+		zmx_watch_request(c, m);
 		r = op(c, m);
 		zmx_creds_leave();
-	} else
-		r = op(c, m);
+	} else if ((r = op(c, m)) == 0 && m->type == ZMX_MSG_HELLO)
+		zmx_watch_use(c->s, zmx_session_conn(c->ident, c->identlen));
 	if (r < 0)
 		error_reply(c, name, -r);
 	if (c->audit)
@@ -206,6 +213,7 @@ handle(void *sock, zmq_msg_t *ident, zmq_msg_t *raw, int extra)
 	const char *s;
 	int r;
 
+	zmx_watch_drain();
 	/* reset the per-request part of the context */
 	c->ident = zmq_msg_data(ident);
 	c->identlen = zmq_msg_size(ident);

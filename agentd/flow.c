@@ -2,7 +2,9 @@
  * (flow.h). The ROUTER sends with ZMQ_ROUTER_MANDATORY, so a full queue
  * (the peer's ZMQ_SNDHWM replies, at most ZMX_CHUNK of data each) is
  * EAGAIN for that peer alone instead of a silent drop or a blocked
- * agentd; what agentd then holds is counted in the key's quota. */
+ * agentd; what agentd then holds is counted in the key's quota. The
+ * INVALs watch.c queues for a connection go out ahead of any reply made
+ * after them, and behind a reply held before them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "flow.h"
 #include "log.h"
 #include "session.h"
+#include "watch.h"
 
 /* The peers with something waiting, in no order. Written by the main
  * loop only. flow_forgets counts zmx_flow_forget() calls, so that
@@ -59,12 +62,46 @@ try_send(void *sock, const void *ident, size_t identlen, const void *frame,
 	return 0;
 }
 
+/* Sends the INVALs queued for c up to seq upto, in order; *moved is set
+ * if one went. 0, or -EAGAIN: no room for the rest. A peer that is gone
+ * loses them (its session's next connection gets INVAL "/"). */
+static int
+send_invals(void *sock, struct zmx_conn *c, uint64_t upto, int *moved)
+{
+	const void *f;
+	size_t len;
+	int r;
+
+	while ((f = zmx_watch_next(c, upto, &len)) != NULL) {
+		if ((r = try_send(sock, c->id, c->idlen, f, len)) == -EAGAIN)
+			return r;
+		*moved = 1;
+		if (r < 0) {
+			zmx_watch_lost(c);
+			return 0;
+		}
+		zmx_watch_sent(c);
+	}
+	return 0;
+}
+
+int
+zmx_flow_invals(void *sock, struct zmx_conn *c)
+{
+	int moved = 0;
+
+	/* behind a held reply, resume sends them in their order */
+	if (c->held != NULL || send_invals(sock, c, UINT64_MAX, &moved) == 0)
+		return 0;
+	return stall(c);
+}
+
 int
 zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
     size_t identlen, const void *frame, size_t len)
 {
 	struct zmx_quota *q;
-	int r;
+	int r = 0, moved = 0;
 
 	/* a busy peer's requests are parked, and resume sends the held
 	 * reply before it runs them: c->held is NULL here */
@@ -73,11 +110,14 @@ zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
 		    c->s->tag);
 		return -EAGAIN;
 	}
-	if ((r = try_send(sock, ident, identlen, frame, len)) == 0)
-		return 0;
-	if (r != -EAGAIN || c == NULL) {
-		zmx_debug("reply dropped: %s", zmq_strerror(-r));
-		return r;
+	/* what changed before this reply was made is told first */
+	if (c == NULL || (r = send_invals(sock, c, UINT64_MAX, &moved)) == 0) {
+		if ((r = try_send(sock, ident, identlen, frame, len)) == 0)
+			return 0;
+		if (r != -EAGAIN || c == NULL) {
+			zmx_debug("reply dropped: %s", zmq_strerror(-r));
+			return r;
+		}
 	}
 	q = c->s->quota;
 	if ((c->held = malloc(len)) == NULL || stall(c) < 0) {
@@ -89,6 +129,7 @@ zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
 	}
 	memcpy(c->held, frame, len);
 	c->heldlen = len;
+	c->held_seq = zmx_watch_last_seq(c);
 	q->queued += len;
 	return 0;
 }
@@ -171,6 +212,11 @@ zmx_flow_resume(void *sock, zmx_flow_run_fn *fn)
 again:
 	for (i = 0; i < flow_nstalled;) {
 		c = flow_stalled[i];
+		if (send_invals(sock, c, c->held != NULL ? c->held_seq :
+		    UINT64_MAX, &progress) == -EAGAIN) {
+			i++;
+			continue;
+		}
 		if (c->held != NULL) {
 			r = try_send(sock, c->id, c->idlen, c->held,
 			    c->heldlen);
@@ -191,6 +237,11 @@ again:
 					parked_free(unpark(c));
 			}
 		}
+		if (c->held == NULL && send_invals(sock, c, UINT64_MAX,
+		    &progress) == -EAGAIN) {
+			i++;
+			continue;
+		}
 		/* a key over its share waits for its other replies */
 		while (c->held == NULL && c->parked != NULL &&
 		    c->s->quota->queued < zmx_limits.queued_per_key) {
@@ -202,7 +253,8 @@ again:
 			if (forgets != flow_forgets)
 				goto again;	/* c may be gone */
 		}
-		if (c->held == NULL && c->parked == NULL)
+		if (c->held == NULL && c->parked == NULL &&
+		    !zmx_watch_pending(c))
 			unstall(i);
 		else
 			i++;

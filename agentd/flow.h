@@ -27,6 +27,10 @@ struct zmx_parked {
 int	zmx_flow_send(void *sock, struct zmx_conn *c, const void *ident,
 	    size_t identlen, const void *frame, size_t len);
 
+/* Sends the INVALs queued for c (watch.c) as far as there is room;
+ * resume sends the rest. 0 or -ENOMEM. */
+int	zmx_flow_invals(void *sock, struct zmx_conn *c);
+
 /* Whether c has a reply or requests waiting: a new request from it must
  * queue behind them. */
 int	zmx_flow_busy(const struct zmx_conn *c);

@@ -1,6 +1,7 @@
 /* main.c - agentd's command line, its sockets and its one poll loop over
- * the ROUTER, the ZAP handler and a signalfd. Requests are dispatch.c's
- * business; this file only decides what runs and when it stops. */
+ * the ROUTER, the ZAP handler, a signalfd and the inotify fd. Requests
+ * are dispatch.c's business; this file only decides what runs and when
+ * it stops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 #include "op.h"
 #include "session.h"
 #include "uprec.h"
+#include "watch.h"
 #include "wire.h"
 #include "zap.h"
 
@@ -52,6 +54,8 @@ enum {
 	OPT_MAX_QUEUED,
 	OPT_MAX_SESSIONS,
 	OPT_LINGER,
+	OPT_MAX_WATCHES,
+	OPT_MAX_WATCHES_PER_KEY,
 };
 
 static const struct option main_options[] = {
@@ -74,6 +78,10 @@ static const struct option main_options[] = {
 	{ "max-queued-per-key",	required_argument,	NULL, OPT_MAX_QUEUED },
 	{ "max-sessions",	required_argument,	NULL, OPT_MAX_SESSIONS },
 	{ "linger",		required_argument,	NULL, OPT_LINGER },
+	{ "max-watches-per-session", required_argument, NULL,
+	    OPT_MAX_WATCHES },
+	{ "max-watches-per-key", required_argument,	NULL,
+	    OPT_MAX_WATCHES_PER_KEY },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
@@ -129,6 +137,9 @@ usage(FILE *f)
 "      --max-sessions N           sessions of all keys (default 4096)\n"
 "      --linger SECONDS           a session outlives its last connection\n"
 "                                 (default 30)\n"
+"      --max-watches-per-session N  paths watched for a session's\n"
+"                                 invalidations (default 16384)\n"
+"      --max-watches-per-key N    the same for all of a key's (65536)\n"
 "\n"
 "  -V, --version             print the version and exit\n"
 "  -h, --help                print this and exit\n"
@@ -209,6 +220,8 @@ static const struct main_limit {
 	{ OPT_MAX_QUEUED, NULL, &zmx_limits.queued_per_key },
 	{ OPT_MAX_SESSIONS, &zmx_limits.sessions_max, NULL },
 	{ OPT_LINGER, &zmx_limits.linger, NULL },
+	{ OPT_MAX_WATCHES, &zmx_limits.watches_per_session, NULL },
+	{ OPT_MAX_WATCHES_PER_KEY, &zmx_limits.watches_per_key, NULL },
 };
 
 /* Sets the limit of option opt (one of main_limits) from arg. */
@@ -339,6 +352,8 @@ parse_args(int argc, char **argv, struct main_cfg *cfg)
 		case OPT_MAX_QUEUED:
 		case OPT_MAX_SESSIONS:
 		case OPT_LINGER:
+		case OPT_MAX_WATCHES:
+		case OPT_MAX_WATCHES_PER_KEY:
 			if (parse_limit_opt(ch, optarg) < 0)
 				return -1;
 			break;
@@ -486,7 +501,7 @@ main(int argc, char **argv)
 	struct zmx_authkeys *ak = NULL;
 	struct zmx_keypair *kp = NULL;
 	struct signalfd_siginfo si;
-	zmq_pollitem_t items[3];
+	zmq_pollitem_t items[4];
 	sigset_t mask;
 	char why[1024], ep[1024], cookie_path[4200];
 	uint8_t cookie[ZMX_COOKIE_LEN];
@@ -564,6 +579,9 @@ main(int argc, char **argv)
 	 * million must not make msgpack-c allocate for them */
 	zmx_msg_max_elements = 4096;
 	raise_fd_limit();
+	if ((r = zmx_watch_init()) < 0)
+		zmx_warn("inotify: %s: sessions will cache nothing",
+		    strerror(-r));
 
 	status = EXIT_RUNTIME;
 	if ((ctx = zmq_ctx_new()) == NULL) {
@@ -613,6 +631,9 @@ main(int argc, char **argv)
 		if (zap != NULL)
 			items[nitems++] = (zmq_pollitem_t){ zap, 0,
 			    ZMQ_POLLIN, 0 };
+		if (zmx_watch_fd() >= 0)
+			items[nitems++] = (zmq_pollitem_t){ NULL,
+			    zmx_watch_fd(), ZMQ_POLLIN, 0 };
 		if (zmq_poll(items, nitems, zmx_flow_pending() ? resume_ms :
 		    MAIN_SWEEP_SECONDS * 1000) < 0) {
 			if (errno == EINTR)
@@ -624,6 +645,10 @@ main(int argc, char **argv)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_zap_handle(zap, ak) < 0)
 					break;
+		/* a change made remotely is told at once, not at the
+		 * session's next request */
+		zmx_watch_drain();
+		zmx_watch_push(router);
 		if (zmx_flow_pending()) {
 			/* a peer that reads again is served at once; one
 			 * that does not costs ever fewer wakeups */
@@ -636,6 +661,7 @@ main(int argc, char **argv)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_dispatch_one(router) <= 0)
 					break;
+		zmx_watch_push(router);
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP)
 				reload(&cfg, &ak);
@@ -658,6 +684,7 @@ out:
 	zmx_session_free_all();
 	zmx_uprec_close();
 	zmx_flow_fini();
+	zmx_watch_fini();
 	zmx_dispatch_fini();
 	if (router != NULL)
 		zmq_close(router);

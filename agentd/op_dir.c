@@ -15,6 +15,7 @@
 #include "op.h"
 #include "scope.h"
 #include "session.h"
+#include "watch.h"
 
 /* Appends one entry to the scratch arrays; the name goes to the names
  * arena by offset, fixed up to pointers once the arena stops moving. */
@@ -90,8 +91,12 @@ op_readdir(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		/* lstat attributes ride along, saving a STAT per entry;
-		 * one that vanished since readdir gets mode 0 */
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		 * one that vanished since readdir gets mode 0. A watch
+		 * added for the entry itself (watch.c) is in place before
+		 * the attributes sent are read. */
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (zmx_watch_entry(c, q->path, fd, de->d_name, &st) &&
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)) {
 			if ((r = add_entry(c, n, &used, de->d_name, NULL)) < 0)
 				break;
 		} else if ((r = add_entry(c, n, &used, de->d_name, &st)) < 0)

@@ -14,6 +14,7 @@
 #include "op.h"
 #include "scope.h"
 #include "session.h"
+#include "watch.h"
 
 #define OPEN_KNOWN	(ZMX_O_WRITE | ZMX_O_CREAT | ZMX_O_EXCL | \
 	ZMX_O_TRUNC | ZMX_O_NOFOLLOW | ZMX_O_DIRECTORY | ZMX_O_APPEND | \
@@ -85,6 +86,7 @@ op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
 	const struct zmx_msg_stat *q = &m->u.stat;
 	char proc[32];
+	struct stat st;
 	int fd, r;
 
 	c->path = q->path;
@@ -93,7 +95,13 @@ op_stat(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if ((fd = zmx_op_open(c, q->path, O_PATH |
 	    (q->flags & ZMX_NOFOLLOW ? O_NOFOLLOW : 0), 0)) < 0)
 		return fd;
-	if ((r = zmx_op_fstat(fd, &c->rep.u.attr.st)) == 0) {
+	/* a file with more links is watched itself, before the
+	 * attributes sent are read (watch.c) */
+	r = fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ||
+	    (zmx_watch_file(c, q->path, fd, &st, 0) &&
+	    fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) ? -errno : 0;
+	if (r == 0) {
+		zmx_op_attr(&c->rep.u.attr.st, &st);
 		/* through the magic link: a symlink pinned with O_NOFOLLOW
 		 * is the one listed, not its target */
 		zmx_scope_proc_path(fd, proc);
@@ -287,8 +295,12 @@ op_open(struct zmx_op_ctx *c, const struct zmx_msg *m)
 		zmx_op_attr(&c->rep.u.opened.st, &st);
 		c->rep.type = ZMX_MSG_OPENED;
 		r = 0;
-	} else if (S_ISREG(st.st_mode))
+	} else if (S_ISREG(st.st_mode)) {
+		/* reached through a symlink, or with more links: watched
+		 * itself before its content is read (watch.c) */
+		(void)zmx_watch_file(c, q->path, fd, &st, 1);
 		r = opened_regular(c, fd, q->max);
+	}
 	else
 		r = zmx_op_fail(c, -EOPNOTSUPP, "%s: not a regular file or "
 		    "directory", q->path);

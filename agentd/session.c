@@ -20,6 +20,7 @@
 #include "op.h"
 #include "replies.h"
 #include "session.h"
+#include "watch.h"
 
 #define CONN_BUCKETS	4096
 
@@ -32,6 +33,8 @@ struct zmx_limits zmx_limits = {
 	.sessions_max		= 4096,
 	.conns_max		= 65536,
 	.linger			= 30,
+	.watches_per_session	= 16384,
+	.watches_per_key	= 65536,
 };
 
 /* All of this is written by the main loop only (agentd is one thread):
@@ -133,6 +136,7 @@ conn_unlink(struct zmx_conn **pp, time_t now)
 
 	*pp = c->next;
 	zmx_flow_forget(c);
+	zmx_watch_conn_gone(c);
 	if (c->s != NULL) {
 		zmx_op_put_conn_gone(c->s, c->id, c->idlen, now);
 		if (--c->s->nconns == 0)
@@ -193,6 +197,7 @@ session_free(struct zmx_session *s)
 		return;
 	zmx_op_put_drop_all(s);
 	zmx_op_lock_drop_all(s);
+	zmx_watch_session_free(s);
 	zmx_replies_free(s->replies);
 	zmx_scope_fini(&s->scope);
 	free(s->groups);

@@ -32,6 +32,8 @@ struct zmx_limits {
 	int		 sessions_max;		/* all keys together */
 	int		 conns_max;
 	int		 linger;	/* s a session outlives its connections */
+	int		 watches_per_session;	/* watch.c's, per session */
+	int		 watches_per_key;
 };
 extern struct zmx_limits zmx_limits;
 
@@ -43,6 +45,7 @@ struct zmx_quota {
 	int			 parked;	/* requests held back */
 	size_t			 parked_bytes;	/* their bytes */
 	size_t			 queued;	/* replies' bytes held back */
+	int			 watches;	/* watch.c's, all sessions */
 	struct zmx_quota	*next;
 };
 
@@ -50,6 +53,7 @@ struct zmx_upload;
 struct zmx_lock;
 struct zmx_replies;
 struct zmx_parked;
+struct zmx_watchset;
 
 struct zmx_session {
 	unsigned char		 token[ZMX_TOKEN_LEN];
@@ -63,6 +67,7 @@ struct zmx_session {
 	struct zmx_upload	*uploads;	/* op_put.c's */
 	struct zmx_replies	*replies;	/* replies.c's; NULL: none yet */
 	struct zmx_lock		*locks;		/* op_lock.c's */
+	struct zmx_watchset	*watch;		/* watch.c's; NULL: none yet */
 	struct zmx_quota	*quota;
 	int			 nconns;	/* identities bound to it */
 	time_t			 last;		/* last request, any identity */
@@ -83,6 +88,8 @@ struct zmx_conn {
 	ino_t			 sino;
 	void			*held;		/* a reply with no room yet */
 	size_t			 heldlen;
+	uint64_t		 held_seq;	/* the invalidations queued
+						 * before it (watch.c) */
 	struct zmx_parked	*parked;	/* requests waiting behind it */
 	struct zmx_parked	**parked_tail;
 	int			 nparked;

@@ -64,6 +64,13 @@
 #define ZMX_UTIME_NOW	((1l << 30) - 1l)
 #define ZMX_UTIME_OMIT	((1l << 30) - 2l)
 
+/* INVAL flags. An INVAL of "/" means: trust nothing (agentd lost
+ * events, dropped the session's watches or took another connection). */
+#define ZMX_INVAL_NAMES		0x1	/* the entry was made, removed or
+					 * renamed: its directory changed */
+#define ZMX_INVAL_NOWATCH	0x2	/* agentd does not watch path: cache
+					 * nothing at or under it */
+
 /* CHOWN: leave this id unchanged */
 #define ZMX_ID_KEEP	0xffffffffu
 

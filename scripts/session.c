@@ -159,7 +159,7 @@ print_stats(void)
 	int i;
 
 	n = (size_t)snprintf(line, sizeof(line), "zmx: stats: session pid "
-	    "%ld: %lu round trips;", (long)getpid(), zmx_local_round_trips);
+	    "%ld: %lu round trips;", (long)getpid(), zmx_link_stats.round_trips);
 	for (i = 0; i < ZMX_MSG_MAX && n < sizeof(line); i++)
 		if (zmx_link_stats.req[i] && zmx_msg_name(i))
 			n += (size_t)snprintf(line + n, sizeof(line) - n,

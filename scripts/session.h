@@ -44,6 +44,8 @@ int	zmx_link_busy(void);		/* requests in flight */
 void	zmx_link_fini(void);
 
 struct zmx_link_stats {
+	unsigned long	round_trips;	/* requests sent while none was out:
+					 * the waits for agentd */
 	unsigned long	req[ZMX_MSG_MAX];	/* sent, by type */
 	unsigned long	retries, timeouts;
 	uint64_t	bytes_out, bytes_in;
@@ -57,13 +59,37 @@ int	zmx_local_listen(const char *dir, int epfd);
 void	zmx_local_event(void *data, uint32_t events);
 void	zmx_local_fini(void);
 int	zmx_local_clients(void);	/* connections open now */
-extern unsigned long zmx_local_round_trips;
+/* Sends a client's request m on to agentd (after the write-backs it
+ * must wait for), and the answer back to the client with this serial. */
+void	zmx_local_forward(uint64_t serial, const struct zmx_msg *m);
 
 /* Replies to the client with this serial, if it is still there (else
  * fd, if any, is closed). */
 void	zmx_local_reply(uint64_t serial, const struct zmx_msg *m, int fd);
 void	zmx_local_error(uint64_t serial, uint64_t id, int err,
 	    const char *detail);
+
+/* ---- the attribute cache (session_attr.c) ---- */
+
+/* A client's STAT, ACCESS F_OK or READDIR: 1 if answered here, or
+ * waiting for a listing that will answer it; 0: forward it. */
+int	zmx_attr_serve(uint64_t serial, const struct zmx_msg *m);
+/* An FOPEN of a path the file cache does not hold: 1 if answered here
+ * (a name known not to be there; a directory whose listing is known). */
+int	zmx_attr_fopen(uint64_t serial, const struct zmx_msg *m);
+/* What a forwarded request will tell (STAT, READDIR) or change (it is
+ * forgotten now and when answered): apply with its reply (NULL: none). */
+struct zmx_attr_note;
+struct zmx_attr_note *zmx_attr_note(const struct zmx_msg *m);
+void	zmx_attr_apply(struct zmx_attr_note *n, const struct zmx_frame *rep);
+/* An INVAL from agentd, or the session's own change: what is known of
+ * path and beneath it goes (zmx-protocol(7), INVALIDATIONS). */
+void	zmx_attr_inval(const char *path, uint32_t flags);
+/* Whether what agentd says of path may be kept: a normal path that no
+ * INVAL NOWATCH covers. */
+int	zmx_attr_cacheable(const char *path);
+void	zmx_attr_stats(unsigned long *hits, unsigned long *misses);
+void	zmx_attr_fini(void);
 
 /* ---- the file cache (session_files.c) ---- */
 
@@ -86,8 +112,18 @@ int	zmx_files_barrier(const struct zmx_msg *m, void (*go)(void *),
 struct zmx_files_note;
 struct zmx_files_note *zmx_files_note(const struct zmx_msg *m);
 void	zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep);
+/* Whether the cache holds path (with dir, a file in directory path)
+ * newer than agentd's, or not written back yet. */
+int	zmx_files_pending(const char *path, int dir);
+/* An INVAL: cached copies at path or beneath it are asked for again
+ * before they are used ("/": every one). */
+void	zmx_files_inval(const char *path, uint32_t flags);
 void	zmx_files_flush_all(void);	/* the session's end */
 int	zmx_files_busy(void);
+/* The file as the session's programs know it: a write-back's rename
+ * gives it a new inode on agentd, the one they opened stays theirs
+ * (sqlite compares them). Sets a's ino and dev if the cache has rpath. */
+void	zmx_files_identity(const char *rpath, struct zmx_attr *a);
 /* The session's memfd of rpath, or -1. Borrowed. */
 int	zmx_files_memfd(const char *rpath);
 /* Keeps what was not written back in recovery files; returns how many. */

@@ -8,7 +8,10 @@
  * after a short quiet time so that a burst of appends costs one upload;
  * at once on fsync, before any request that names the file's path (so
  * every process sees it there), and at the session's end. What cannot be
- * written back is kept in a recovery file named on stderr (session.h). */
+ * written back is kept in a recovery file named on stderr (session.h).
+ * A clean copy that no INVAL has touched since agentd sent it is opened
+ * again with no round trip; one touched is asked for again (OPEN with
+ * max 0: the same version, or the new content in place). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +54,9 @@ struct sfile {
 	int		 may_write;	/* agentd let a writer open it */
 	uint64_t	 ino0, dev0;	/* its identity for the session's
 					 * programs, from its first version */
+	int		 last_try;	/* written back at the session's end */
+	int		 trusted;	/* agentd's content, and no INVAL
+					 * since: opens need not ask */
 	int		 doomed;	/* an UNLINK or RENAME of its name is
 					 * out: no write-back may follow it */
 	unsigned char	 hash[crypto_generichash_BYTES];
@@ -76,6 +82,8 @@ static struct {
 	struct sfile	*all;
 	int		 ifd;
 	int		 busy;		/* write-backs under way */
+	unsigned long	 igen;		/* INVALs so far: a fetch that saw
+					 * one does not trust what it got */
 	unsigned long	 hits, misses, writebacks;
 } F = { .ifd = -1 };
 
@@ -379,6 +387,8 @@ wb_reply(void *arg, struct zmx_frame *rep, int err)
 	int commit = e->inflight == 1 && e->wb_last;
 
 	e->inflight--;
+	if (commit && e->rpath[0] != '\0')
+		zmx_attr_inval(e->rpath, ZMX_INVAL_NAMES);	/* renamed in */
 	if (err == 0)
 		err = reply_err(rep, commit ? ZMX_MSG_ATTR : ZMX_MSG_OK);
 	if (err == 0 && commit && e->rpath[0] != '\0') {
@@ -516,6 +526,7 @@ struct fop {
 	int		 tries;
 	int		 revalidate;	/* an entry was there: OPEN asked no
 					 * content */
+	unsigned long	 igen;		/* F.igen when OPEN was answered */
 	struct zmx_attr	 st;
 	int		 memfd;		/* filling; -1 */
 	unsigned	 sent, chunks, inflight;
@@ -623,6 +634,15 @@ same_version(const struct zmx_attr *a, const struct zmx_attr *b)
 
 static void	fop_fetch(struct fop *op);
 
+/* Whether what op fetched is agentd's file as it is: no INVAL came
+ * since the OPEN's answer, and agentd watches it. */
+static int
+trustable(const struct fop *op)
+{
+	return op->st.ino != 0 && !(op->flags & O_TRUNC) &&
+	    op->igen == F.igen && zmx_attr_cacheable(op->rpath);
+}
+
 /* op->memfd holds the whole file: it becomes the cache's, or the
  * content of the entry already there. */
 static void
@@ -659,6 +679,7 @@ fop_filled(struct fop *op)
 		}
 		e->st = op->st;
 		e->lazy = lazy;
+		e->trusted = trustable(op);
 		(void)digest(e->memfd, e->hash);
 		attach(op, e);
 		return;
@@ -670,6 +691,7 @@ fop_filled(struct fop *op)
 	}
 	op->memfd = -1;		/* the entry's now */
 	e->lazy = lazy;
+	e->trusted = trustable(op);
 	if (lazy || trunc)
 		e->dirty_since = now_ms();
 	attach(op, e);
@@ -685,6 +707,9 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 
 	if (err == 0)
 		err = reply_err(rep, ZMX_MSG_OPENED);
+	/* a file made (O_EXCL) changed its directory */
+	if (op->flags & O_CREAT)
+		zmx_attr_inval(op->rpath, ZMX_INVAL_NAMES);
 	if (err < 0) {
 		struct sfile *e = find(op->rpath);
 
@@ -696,6 +721,7 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 	}
 	o = &rep->msg.u.opened;
 	op->st = o->st;
+	op->igen = F.igen;
 	if (!S_ISREG(o->st.mode)) {
 		struct zmx_msg m = { .type = ZMX_MSG_FILE, .id = op->id };
 
@@ -716,6 +742,8 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 
 		if (e != NULL && (held_newer(e) || same_version(&e->st,
 		    &o->st))) {
+			if (!held_newer(e))
+				e->trusted = trustable(op);
 			F.hits++;
 			attach(op, e);
 			return;
@@ -836,7 +864,6 @@ fop_start(struct fop *op)
 	m.u.open.mode = op->mode & 07777;
 	m.u.open.max = op->revalidate || (op->flags & O_TRUNC) ? 0 :
 	    ZMX_CHUNK;
-	zmx_local_round_trips++;	/* the opener waits for agentd */
 	zmx_link_call(&m, fop_opened, op);
 }
 
@@ -861,6 +888,11 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 	op->flags = (int)q->flags;
 	op->mode = q->mode;
 	op->memfd = -1;
+	/* a name known not to be there, a directory known whole */
+	if (e == NULL && zmx_attr_fopen(serial, m)) {
+		fop_free(op);
+		return;
+	}
 	if (e != NULL) {
 		if ((op->flags & O_CREAT) && (op->flags & O_EXCL)) {
 			fop_error(op, -EEXIST, "exists");
@@ -878,8 +910,18 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 			attach(op, e);
 			return;
 		}
+		/* agentd's version, and no INVAL since: it still is (no
+		 * round trip; DESIGN.md decision 7) */
+		if (e->trusted && (acc == O_RDONLY || e->may_write) &&
+		    !(op->flags & O_CREAT)) {
+			F.hits++;
+			attach(op, e);
+			return;
+		}
 		op->revalidate = 1;
 	}
+	if (op->flags & O_CREAT)
+		zmx_attr_inval(op->rpath, ZMX_INVAL_NAMES);
 	fop_start(op);
 }
 
@@ -970,7 +1012,6 @@ zmx_files_fsync(uint64_t serial, const struct zmx_msg *m)
 		fsync_done(fw, -ENOMEM);
 		return;
 	}
-	zmx_local_round_trips++;
 	wb_start(e, w);
 }
 
@@ -1212,15 +1253,8 @@ zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep)
 				    (n->mode & 07777);
 			break;
 		case ZMX_MSG_STAT:
-			/* the file as the session's programs know it: a
-			 * write-back's rename gave it a new inode on agentd,
-			 * the one they opened is still theirs (sqlite
-			 * compares them) */
-			if (e != NULL && rep->type == ZMX_MSG_ATTR &&
-			    S_ISREG(rep->u.attr.st.mode) && e->ino0 != 0) {
-				rep->u.attr.st.ino = e->ino0;
-				rep->u.attr.st.dev = e->dev0;
-			}
+			if (rep->type == ZMX_MSG_ATTR)
+				zmx_files_identity(n->a, &rep->u.attr.st);
 			break;
 		case ZMX_MSG_TRUNCATE:
 			/* written back before (the barrier): the copy takes
@@ -1237,6 +1271,39 @@ zmx_files_apply(struct zmx_files_note *n, struct zmx_msg *rep)
 	free(n->a);
 	free(n->b);
 	free(n);
+}
+
+int
+zmx_files_pending(const char *path, int dir)
+{
+	struct sfile *e;
+	const char *slash;
+	size_t n = strlen(path), len;
+
+	if (!dir)
+		return (e = find(path)) != NULL && (held_newer(e) || e->closed);
+	for (e = F.all; e != NULL; e = e->next) {
+		if (e->rpath[0] == '\0' || strncmp(e->rpath, path, n) != 0 ||
+		    (slash = strrchr(e->rpath, '/')) == NULL)
+			continue;
+		len = slash == e->rpath ? 1 : (size_t)(slash - e->rpath);
+		if (len == n && (held_newer(e) || e->closed))
+			return 1;
+	}
+	return 0;
+}
+
+void
+zmx_files_inval(const char *path, uint32_t flags)
+{
+	struct sfile *e;
+	int all = strcmp(path, "/") == 0;
+
+	(void)flags;
+	F.igen++;
+	for (e = F.all; e != NULL; e = e->next)
+		if (e->rpath[0] != '\0' && (all || is_at(e, path, 1)))
+			e->trusted = 0;
 }
 
 /* ---- the kernel's word on closes, timers, the end ------------------------- */
@@ -1301,6 +1368,7 @@ int
 zmx_files_tick(void)
 {
 	int64_t now = now_ms(), next = -1;
+	struct waiter *w;
 	struct sfile *e;
 
 	for (e = F.all; e != NULL; e = e->next) {
@@ -1308,11 +1376,17 @@ zmx_files_tick(void)
 			continue;
 		if (e->due <= now) {
 			e->due = 0;
-			if (is_dirty(e)) {
+			e->dirty_since = 0;
+			if (is_dirty(e))
 				wb_start(e, NULL);
-				e->dirty_since = 0;
-			} else
-				e->dirty_since = 0;
+			else if ((w = e->waiters) != NULL) {
+				/* they waited for the write-back after the one
+				 * under way, and nothing changed since: it was
+				 * theirs (else a barrier or fsync waits for
+				 * ever) */
+				e->waiters = NULL;
+				run_waiters(w, e->wb_err);
+			}
 			continue;
 		}
 		if (next < 0 || e->due - now < next)
@@ -1326,16 +1400,28 @@ zmx_files_flush_all(void)
 {
 	struct sfile *e;
 
+	/* one try each: what fails now goes to a recovery file, not
+	 * round again while agentd is gone (the session would never end);
+	 * a file only closed since it was fetched is not written back */
 	for (e = F.all; e != NULL; e = e->next) {
-		if (e->rpath[0] == '\0' || e->wb_on)
-			continue;
-		/* one that failed, unchanged since: it goes to a recovery
-		 * file, not round again */
-		if (e->wb_err && !e->closed && !stamp_moved(e))
+		if (e->rpath[0] == '\0' || e->wb_on || e->last_try)
 			continue;
 		e->due = 0;
-		if (is_dirty(e))
+		if (is_dirty(e)) {
+			e->last_try = 1;
 			wb_start(e, NULL);
+		}
+	}
+}
+
+void
+zmx_files_identity(const char *rpath, struct zmx_attr *a)
+{
+	struct sfile *e;
+
+	if (S_ISREG(a->mode) && (e = find(rpath)) != NULL && e->ino0 != 0) {
+		a->ino = e->ino0;
+		a->dev = e->dev0;
 	}
 }
 

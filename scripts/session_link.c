@@ -3,7 +3,9 @@
  * replies by id, a resend on a new connection after half the timeout of
  * silence (same ids: agentd's reply cache answers what it carried out),
  * a new HELLO when agentd forgot the session, and EIO for what is still
- * unanswered after the whole timeout (session.h). */
+ * unanswered after the whole timeout (session.h). agentd's INVALs (id 0)
+ * go to the attribute and file caches; on a new connection or a new
+ * HELLO, what those caches hold is trusted no more. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +281,7 @@ zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 	if (L.busy++ == 0) {
 		L.quiet_since = now_ms();
 		L.retried = 0;
+		zmx_link_stats.round_trips++;
 	}
 	send_req(q);
 }
@@ -309,6 +312,14 @@ is_lost(const struct zmx_frame *f)
 	    strcmp(f->msg.u.error.errname, "ENOTCONN") == 0;
 }
 
+/* INVALs may have been lost, or agentd forgot what it watched for us. */
+static void
+trust_nothing(void)
+{
+	zmx_attr_inval("/", 0);
+	zmx_files_inval("/", 0);
+}
+
 static void
 got_hello(struct zmx_frame *f)
 {
@@ -335,6 +346,13 @@ got_frame(struct zmx_frame *f)
 	struct lreq *q;
 
 	L.quiet_since = now_ms();
+	if (f->msg.id == 0 && f->msg.type == ZMX_MSG_INVAL) {
+		zmx_debug("INVAL %s 0x%x", f->msg.u.inval.path,
+		    f->msg.u.inval.flags);
+		zmx_attr_inval(f->msg.u.inval.path, f->msg.u.inval.flags);
+		zmx_files_inval(f->msg.u.inval.path, f->msg.u.inval.flags);
+		return;
+	}
 	if (L.hello_id != 0 && f->msg.id == L.hello_id) {
 		got_hello(f);
 		return;
@@ -344,6 +362,8 @@ got_frame(struct zmx_frame *f)
 	if (is_lost(f) && !q->resent_lost) {
 		/* agentd forgot us: join again, ask again */
 		q->resent_lost = 1;
+		if (L.helloed)
+			trust_nothing();
 		L.helloed = 0;
 		if (L.hello_id == 0)
 			send_hello();
@@ -396,6 +416,7 @@ resend_all(void)
 	if (L.sock != NULL)
 		zmq_close(L.sock);
 	L.sock = NULL;
+	trust_nothing();
 	if (link_connect() < 0)
 		return;
 	zmx_link_stats.retries++;
@@ -414,6 +435,10 @@ zmx_link_tick(void)
 {
 	int64_t now = now_ms(), half = L.cfg->timeout_ms / 2, left;
 
+	/* what failed at once (a caller's callback may have sent more while
+	 * the session fails fast) is told at the next wake-up: now */
+	if (L.failq != NULL)
+		return 0;
 	if (L.busy == 0)
 		return -1;
 	left = L.quiet_since + half - now;
@@ -432,6 +457,7 @@ zmx_link_tick(void)
 	    LINK_DOWN_MS);
 	zmx_link_stats.timeouts++;
 	L.down_until = now + LINK_DOWN_MS;
+	trust_nothing();
 	while (L.head != NULL)
 		finish(L.head, NULL, -EIO);
 	/* late replies must not reach what comes next */
@@ -439,7 +465,7 @@ zmx_link_tick(void)
 		zmq_close(L.sock);
 	L.sock = NULL;
 	(void)link_connect();
-	return -1;
+	return L.failq != NULL ? 0 : -1;
 }
 
 void

@@ -35,7 +35,6 @@ struct client {
 	unsigned char	*in;
 	size_t		 inlen, incap;
 	struct outq	*out, *outtail;
-	unsigned long	 waiting;	/* forwarded, not answered */
 	struct client	*prev, *next;
 	uint32_t	 ev;		/* registered epoll events */
 };
@@ -45,6 +44,7 @@ struct fwd {
 	uint64_t	 serial;
 	uint64_t	 id;		/* the client's */
 	struct zmx_files_note *note;	/* what its success changes */
+	struct zmx_attr_note *anote;	/* what it tells or changes */
 	struct zmx_buf	 held;		/* the request, while a barrier
 					 * holds it back */
 };
@@ -57,8 +57,6 @@ static struct {
 	struct client	*clients;
 	struct zmx_buf	 buf;
 } S = { .lfd = -1 };
-
-unsigned long zmx_local_round_trips;
 
 static void
 set_events(struct client *c)
@@ -231,8 +229,9 @@ forwarded(void *arg, struct zmx_frame *rep, int err)
 
 	zmx_files_apply(w->note, err == 0 && rep->msg.type != ZMX_MSG_ERROR ?
 	    &rep->msg : NULL);
+	/* before the client hears it, so its next stat sees the change */
+	zmx_attr_apply(w->anote, err == 0 ? rep : NULL);
 	if (c != NULL) {
-		c->waiting--;
 		if (err < 0)
 			client_error(c, w->id, -err, "the session could not "
 			    "reach agentd");
@@ -287,11 +286,35 @@ do_connect(struct client *c, const struct zmx_msg *m)
 	client_reply(c, &ok, sv[1]);
 }
 
+void
+zmx_local_forward(uint64_t serial, const struct zmx_msg *m)
+{
+	struct zmx_msg copy = *m;	/* its id becomes the session's */
+	struct fwd *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		zmx_local_error(serial, m->id, ENOMEM, "session out of memory");
+		return;
+	}
+	w->serial = serial;
+	w->id = m->id;
+	w->anote = zmx_attr_note(m);
+	/* a changed file it names goes to agentd first; the request
+	 * waits, as its bytes (m borrows the input buffer) */
+	if (zmx_msg_encode(m, &w->held) == 0 &&
+	    zmx_files_barrier(m, resume, w)) {
+		w->note = zmx_files_note(m);
+		return;
+	}
+	w->note = zmx_files_note(m);
+	zmx_buf_free(&w->held);
+	zmx_link_call(&copy, forwarded, w);
+}
+
 static void
 client_frame(struct client *c, const unsigned char *p, size_t len)
 {
 	struct zmx_msg m;
-	struct fwd *w;
 	char why[256];
 
 	if (zmx_msg_decode(&m, p, len, why, sizeof(why)) < 0) {
@@ -324,24 +347,8 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 			zmx_locks_request(c->serial, &m);
 			break;
 		}
-		if ((w = calloc(1, sizeof(*w))) == NULL) {
-			client_error(c, m.id, ENOMEM, "session out of memory");
-			break;
-		}
-		w->serial = c->serial;
-		w->id = m.id;
-		if (c->waiting++ == 0)
-			zmx_local_round_trips++;
-		/* a changed file it names goes to agentd first; the request
-		 * waits, as its bytes (m borrows the input buffer) */
-		if (zmx_msg_encode(&m, &w->held) == 0 &&
-		    zmx_files_barrier(&m, resume, w)) {
-			w->note = zmx_files_note(&m);
-			break;
-		}
-		w->note = zmx_files_note(&m);
-		zmx_buf_free(&w->held);
-		zmx_link_call(&m, forwarded, w);
+		if (!zmx_attr_serve(c->serial, &m))
+			zmx_local_forward(c->serial, &m);
 		break;
 	default:
 		client_error(c, m.id, EPROTO, "a reply sent as a request");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "autostart.h"
@@ -101,7 +102,7 @@ zmx_autostart(char *dir, size_t len)
 	    (k = read(p[0], dir + got, len - 1 - got)) > 0)
 		got += (size_t)k;
 	close(p[0]);
-	while (real_waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	dir[got] = '\0';
 	if (got == 0 || dir[got - 1] != '\n' || dir[0] != '/') {

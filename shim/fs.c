@@ -1,7 +1,8 @@
 /* fs.c - the dispatcher for file operations, attributes and extended
  * attributes (fs.h). A local path costs one policy match and the real
- * call; a remote one is a request to agentd, or no request when the
- * attribute cache knows. */
+ * call; a remote one is a request to the session, which answers from its
+ * attribute cache when it knows (kept true by agentd's invalidations) or
+ * asks agentd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "conn.h"
 #include "fs.h"
 #include "fs_local.h"
@@ -175,16 +175,11 @@ remote_stat(const char *rpath, int nofollow, struct zmx_attr *a)
 	struct zmx_frame rep = { 0 };
 	int r;
 
-	if (zmx_cache_get(rpath, !nofollow, a))
-		return 0;
 	req.type = ZMX_MSG_STAT;
 	req.u.stat.path = rpath;
 	req.u.stat.flags = nofollow ? ZMX_NOFOLLOW : 0;
-	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_ATTR)) == 0) {
+	if ((r = zmx_conn_call(&req, &rep, ZMX_MSG_ATTR)) == 0)
 		*a = rep.msg.u.attr.st;
-		if (nofollow)	/* the cache holds lstat answers only */
-			zmx_cache_put(rpath, NULL, a);
-	}
 	zmx_frame_close(&rep);
 	return r;
 }
@@ -324,8 +319,6 @@ zmx_fs_call_ok(struct zmx_msg *req)
 
 	r = zmx_conn_call(req, &rep, ZMX_MSG_OK);
 	zmx_frame_close(&rep);
-	if (req->type != ZMX_MSG_ACCESS)	/* it changed something */
-		zmx_cache_invalidate();
 	if (r == 0 && req->type == ZMX_MSG_CHMOD)
 		zmx_fdtab_each(chmod_open_one, &req->u.chmod);
 	/* with ZMX_NOFOLLOW it was a symlink's times, not the file's */
@@ -341,13 +334,9 @@ zmx_fs_faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct zmx_msg req = { 0 };
 	struct zmx_where w;
-	struct zmx_attr a;
 
 	WHERE_OR(&w, dirfd, path, flags & AT_EMPTY_PATH,
 	    real_faccessat(dfd_, p_, mode, flags));
-	if (mode == F_OK && zmx_cache_get(w.rpath,
-	    !(flags & AT_SYMLINK_NOFOLLOW), &a))
-		return 0;
 	req.type = ZMX_MSG_ACCESS;
 	req.u.access.path = w.rpath;
 	req.u.access.mode = mode;
@@ -503,7 +492,9 @@ xattr_none(const char *rpath, int nofollow, const char *name)
 	    strcmp(name, "system.posix_acl_access") != 0 &&
 	    strcmp(name, "system.posix_acl_default") != 0)
 		return 0;
-	return zmx_cache_get(rpath, !nofollow, &a) &&
+	/* the session answers from its attribute cache: no round trip
+	 * to agentd after the listing that ls made */
+	return remote_stat(rpath, nofollow, &a) == 0 &&
 	    (a.xflags & ZMX_ATTR_NOXATTR);
 }
 

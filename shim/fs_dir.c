@@ -1,8 +1,8 @@
 /* fs_dir.c - remote directories: opendir and friends hand out DIR handles
  * from a pool of our own (glibc's DIR is opaque and its readdir uses an
  * internal getdents we cannot see), and getdents64 is served from the
- * same listing. One READDIR brings names and attributes; the attributes
- * go to the cache, so the stat that follows costs nothing. */
+ * same listing. One READDIR brings names and attributes; the session
+ * keeps the attributes, so the stat that follows costs no round trip. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "conn.h"
 #include "fs.h"
 #include "memfd.h"
@@ -86,14 +85,10 @@ make_list(struct zmx_file *f, const struct zmx_msg_entries *e)
 		l->e[i + 2].ino = e->ents[i].st.ino;
 		l->e[i + 2].type = dtype(e->ents[i].st.mode);
 		s += strlen(s) + 1;
-		if (e->ents[i].st.mode != 0)
-			zmx_cache_put(f->rpath, e->ents[i].name,
-			    &e->ents[i].st);
 	}
 	free(f->list);
 	f->list = l;
 	f->st = e->st;
-	zmx_cache_put(f->rpath, NULL, &e->st);
 	return 0;
 }
 

@@ -10,8 +10,8 @@
 #include "msg.h"
 #include "shim.h"
 
-/* Sends a request answered by OK; the attribute cache is dropped unless
- * it was an ACCESS. 0 or -errno. */
+/* Sends a request answered by OK (the session forgets what it changes).
+ * 0 or -errno. */
 int	zmx_fs_call_ok(struct zmx_msg *req);
 
 #define LOCAL_RET(expr)	do { long r_ = (long)(expr); \

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "conn.h"
 #include "fs.h"
 #include "fs_local.h"
@@ -27,7 +26,6 @@ remote_change(struct zmx_msg *req)
 
 	r = zmx_conn_call(req, &rep, ZMX_MSG_OK);
 	zmx_frame_close(&rep);
-	zmx_cache_invalidate();
 	return r;
 }
 

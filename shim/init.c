@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "conn.h"
 #include "fdtab.h"
 #include "fs.h"
@@ -67,13 +66,11 @@ atfork_prepare(void)
 	zmx_vcwd_fork(0);
 	zmx_fdtab_fork(0);
 	zmx_dir_fork(0);
-	zmx_cache_fork(0);
 }
 
 static void
 atfork_parent(void)
 {
-	zmx_cache_fork(1);
 	zmx_dir_fork(1);
 	zmx_fdtab_fork(1);
 	zmx_vcwd_fork(1);
@@ -83,7 +80,6 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
-	zmx_cache_fork(2);
 	zmx_dir_fork(2);
 	zmx_fdtab_fork(2);
 	zmx_vcwd_fork(2);

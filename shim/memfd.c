@@ -15,7 +15,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "conn.h"
 #include "io.h"
 #include "log.h"
@@ -196,8 +195,6 @@ zmx_memfd_open(const char *lpath, const char *rpath, int flags, mode_t mode)
 		fd = r;
 		goto out;
 	}
-	if (flags & (O_CREAT | O_TRUNC))
-		zmx_cache_invalidate();
 	if (S_ISDIR(rep.msg.u.file.st.mode)) {
 		kind = ZMX_FILE_DIR;
 		if ((flags & O_ACCMODE) != O_RDONLY) {

@@ -173,6 +173,29 @@ zmx_vcwd_proc_link(const char *path, int files, char *out, size_t outlen,
 	    -ENAMETOOLONG : 1;
 }
 
+/* The path the kernel gives for a local fd (its /proc/self/fd link),
+ * into out: its length, or 0 if it has none that is a path. Raw
+ * syscalls: this runs in the SIGSYS handler too. Async-signal-safe. */
+static int
+local_fd_path(int fd, char *out, size_t outlen)
+{
+	char proc[32] = "/proc/self/fd/", digits[12];
+	size_t n = 0, i = 14;
+	long len;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0 && n < sizeof(digits));
+	while (n > 0)
+		proc[i++] = digits[--n];
+	proc[i] = '\0';
+	len = syscall(SYS_readlinkat, AT_FDCWD, proc, out, outlen - 1);
+	if (len <= 0 || out[0] != '/')
+		return 0;
+	out[len] = '\0';
+	return (int)len;
+}
+
 int
 zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 {
@@ -215,9 +238,18 @@ zmx_where(int dirfd, const char *path, int empty_ok, struct zmx_where *w)
 	if (dirfd == AT_FDCWD) {
 		if ((r = zmx_vcwd_get(base, sizeof(base))) <= 0)
 			return r < 0 ? r : ZMX_LOCAL;
-	} else {
-		if ((f = zmx_fdtab_get(dirfd)) == NULL)
+	} else if ((f = zmx_fdtab_get(dirfd)) == NULL) {
+		/* a local directory whose name leads into a remote prefix:
+		 * rsync's secure chdir, for one, walks from "/" opening
+		 * each name O_PATH beneath the last */
+		if (dirfd < 0 || path[0] == '\0' ||
+		    local_fd_path(dirfd, base, sizeof(base)) == 0 ||
+		    zmx_path_join(base, path, w->lpath, sizeof(w->lpath)) < 0 ||
+		    (w->rule = zmx_policy_match(&zmx_policy, w->lpath)) ==
+		    NULL)
 			return ZMX_LOCAL;
+		goto remote;
+	} else {
 		if (path[0] == '\0' && !empty_ok)
 			return -ENOENT;
 		if (f->kind != ZMX_FILE_DIR && path[0] != '\0')

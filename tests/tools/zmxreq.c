@@ -3,8 +3,8 @@
  * shell tests can check security and bad-input behaviour exactly.
  *
  *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] [-t TOKENHEX] [-T MS]
- *          [-i ID] [--send-only [--conns N]] [--no-hello] [-v]
- *          OP ARGS... [:: OP ARGS...]
+ *          [-i ID] [--send-only [--conns N]] [--no-hello] [--invals]
+ *          [-v] OP ARGS... [:: OP ARGS...]
  *   zmxreq -e ENDPOINT --raw HEXBYTES | --frame-file FILE
  *   zmxreq -e ENDPOINT [-k KEY -S SERVER.pub] --flood-hellos N
  *   zmxreq --keygen BASE
@@ -15,7 +15,9 @@
  * request without reading a reply, on N connections of one session
  * (--conns, default 1), then waits -T ms: a peer that does not read. --flood-hellos sends N HELLOs, each with a fresh token on a
  * connection of its own closed after the answer, and prints how many
- * were welcomed.
+ * were welcomed. --invals prints the INVAL frames agentd sends unasked
+ * (id 0) where they arrive among the replies; the op "wait MS" waits MS
+ * ms for them.
  *
  * Exit 0 if every reply arrived (whatever it said), 3 on a timeout,
  * 2 on bad usage. */
@@ -42,6 +44,7 @@
 #define REQ_EXIT_TIMEOUT	3
 
 static int req_verbose;
+static int req_invals;		/* print INVAL frames */
 /* without keys: the cookie of agentd's user ($ZMX_COOKIE, cookie.h) */
 static uint8_t cookie[ZMX_COOKIE_LEN];
 static size_t cookie_len;
@@ -51,7 +54,8 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] [-t TOKENHEX]\n"
-"              [-T MS] [-i ID] [--send-only [--conns N]] [--no-hello] [-v]\n"
+"              [-T MS] [-i ID] [--send-only [--conns N]] [--no-hello]\n"
+"              [--invals] [-v]\n"
 "              OP ARGS... [:: OP ARGS...]\n"
 "       zmxreq -e ENDPOINT [-k KEYFILE -S SERVERPUBFILE] --flood-hellos N\n"
 "       zmxreq -e ENDPOINT [--no-hello] --raw HEXBYTES | --frame-file F\n"
@@ -68,7 +72,8 @@ usage(void)
 "     utimens P ASEC ANSEC|now|omit MSEC MNSEC|now|omit [nofollow]\n"
 "     getxattr P NAME [nofollow] | listxattr P [nofollow]\n"
 "     setxattr P NAME VALUE [nofollow,create,replace]\n"
-"     removexattr P NAME [nofollow]\n");
+"     removexattr P NAME [nofollow]\n"
+"     wait MS (with --invals: the INVALs that come meanwhile)\n");
 	exit(REQ_EXIT_USAGE);
 }
 
@@ -242,6 +247,9 @@ print_reply(const struct zmx_msg *m)
 	case ZMX_MSG_XATTR:
 		printf("XATTR len=%zu value=", m->u.xattr.value_len);
 		print_escaped(m->u.xattr.value, m->u.xattr.value_len, 64);
+		break;
+	case ZMX_MSG_INVAL:
+		printf("INVAL %s 0x%x", m->u.inval.path, m->u.inval.flags);
 		break;
 	case ZMX_MSG_ENTRIES:
 		printf("ENTRIES");
@@ -487,6 +495,12 @@ await(void *sock, uint64_t id, int timeout_ms, int print)
 			zmx_frame_close(&f);
 			return 0;
 		}
+		if (f.msg.id == 0 && f.msg.type == ZMX_MSG_INVAL) {
+			if (req_invals)
+				print_reply(&f.msg);
+			zmx_frame_close(&f);
+			continue;
+		}
 		if (id != 0 && f.msg.id != id) {
 			zmx_frame_close(&f);
 			continue;
@@ -704,6 +718,7 @@ main(int argc, char **argv)
 		{ "send-only", no_argument, NULL, 'O' },
 		{ "conns", required_argument, NULL, 'C' },
 		{ "flood-hellos", required_argument, NULL, 'L' },
+		{ "invals", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct zmx_keypair *kp = NULL, *spub = NULL;
@@ -739,6 +754,7 @@ main(int argc, char **argv)
 		case 'O': sendonly = 1; break;
 		case 'C': nconns = (long)num(optarg, 10); break;
 		case 'L': flood = (long)num(optarg, 10); break;
+		case 'N': req_invals = 1; break;
 		default: usage();
 		}
 	}
@@ -800,6 +816,13 @@ main(int argc, char **argv)
 			;
 		if (i == start || strcmp(argv[start], "hello") == 0)
 			continue;
+		if (strcmp(argv[start], "wait") == 0) {
+			if (i - start < 2)
+				die("%s: missing arguments", "wait");
+			/* nothing has id 0 but INVAL: this only waits */
+			(void)await(sock, 0, (int)num(argv[start + 1], 10), 0);
+			continue;
+		}
 		build(&m, i - start, argv + start);
 		m.id = id;
 		if (zmx_wire_send(sock, &m, &buf, 0) < 0 ||
