@@ -812,6 +812,9 @@ zmx_files_fopen(uint64_t serial, const struct zmx_msg *m)
 		}
 		op->revalidate = 1;
 	}
+	/* the opener waits on agentd: a round trip for --stats, like a
+	 * request the session forwards (session_local.c) */
+	zmx_local_round_trips++;
 	fop_start(op);
 }
 
@@ -868,6 +871,7 @@ zmx_files_fsync(uint64_t serial, const struct zmx_msg *m)
 		fsync_done(fw, -ENOMEM);
 		return;
 	}
+	zmx_local_round_trips++;	/* the caller waits for the write-back */
 	wb_start(e, w);
 }
 
