@@ -111,6 +111,12 @@ $(B)/tests/bench_ops: tests/bench/bench_ops.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
 
+# bench_session: start-up, a new process's and thread's first call, many
+# processes at once, as the session process serves them
+$(B)/tests/bench_session: tests/bench/bench_session.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lpthread -ldl
+
 # bench_load: many clients and idle connections on agentd at once
 $(B)/tests/bench_load: $(B)/obj/tests/bench/bench_load.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -120,7 +126,8 @@ $(B)/tests/latproxy: tests/tools/latproxy.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -g -O2 -o $@ $< -lpthread
 
-bench: all $(B)/tests/bench_ops $(B)/tests/bench_load $(B)/tests/latproxy
+bench: all $(B)/tests/bench_ops $(B)/tests/bench_session $(B)/tests/bench_load \
+	$(B)/tests/latproxy
 	ZMX_BUILD=$(abspath $(B)) bash scripts/bench
 
 demo: all

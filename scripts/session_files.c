@@ -659,6 +659,12 @@ fop_filled(struct fop *op)
 		attach(op, e);		/* a local writer got there first */
 		return;
 	}
+	if (e != NULL && !trunc && same_version(&e->st, &op->st)) {
+		/* another opener fetched this version meanwhile: refreshing
+		 * in place would truncate it under that opener's reads */
+		attach(op, e);
+		return;
+	}
 	if (e != NULL) {
 		/* agentd's content changed: the cached copy takes it in
 		 * place, so every holder sees it, as on a local disk */

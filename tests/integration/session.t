@@ -200,5 +200,51 @@ sdir=$(sed -n 3p "$T/o")
 for _ in $(seq 1 100); do [ -e "$sdir" ] || break; sleep 0.05; done
 ok $([ ! -e "$sdir" ]; echo $?) "and ends, removing its directory"
 
+# Openers of a file no one has open yet, at the same time: what each
+# reads is the file. Their fetches overlap (a 10 ms delay each way keeps
+# them in flight together); the cache once refreshed its copy in place for
+# each later one, though agentd's version had not changed, truncating it
+# under the reads of those that had it already. One process opens the
+# file and reads it again and again while 5 more open it just after.
+head -c $((16 << 20)) /dev/urandom > "$R/ws/shared.bin"
+cat > "$R/ws/openers.py" <<'EOF'
+import os, time
+kids = []
+for i in range(5):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(0.005 * (i + 1))
+        with open("shared.bin", "rb") as f:
+            f.read()
+        os._exit(0)
+    kids.append(pid)
+fd = os.open("shared.bin", os.O_RDONLY)
+first = os.pread(fd, 32 << 20, 0)
+reads = bad = 0
+end = time.time() + 1.5
+while time.time() < end:
+    reads += 1
+    if os.pread(fd, 32 << 20, 0) != first:
+        bad += 1
+for pid in kids:
+    os.waitpid(pid, 0)
+print(len(first), "bad" if bad else "same", reads > 1)
+EOF
+pport=$(free_port)
+"$B/tests/latproxy" "$pport" "${EP##*:}" 10000 2>"$T/latproxy.log" &
+proxy=$!
+for _ in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$pport") 2>/dev/null && break
+	sleep 0.05
+done
+EP_AGENTD=$EP
+EP=tcp://127.0.0.1:$pport
+zmx_run python3 openers.py >"$T/o" 2>"$T/e"
+EP=$EP_AGENTD
+kill "$proxy" 2>/dev/null
+wait "$proxy" 2>/dev/null
+is "$(cat "$T/o")" "$((16 << 20)) same True" \
+    "a 16 MiB file read over and over while 5 others open it: never changes"
+
 local_untouched
 done_testing
