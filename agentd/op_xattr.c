@@ -66,28 +66,34 @@ xattr_fail(struct zmx_op_ctx *c, const char *op, const char *name, int r)
 	    strerror(-r));
 }
 
-int
-op_getxattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
+/* GETXATTR (name) and LISTXATTR (name NULL): the value, or the names,
+ * whole into the XATTR reply. */
+static int
+xattr_read(struct zmx_op_ctx *c, const char *path, uint32_t flags,
+    const char *name)
 {
-	const struct zmx_msg_getxattr *q = &m->u.getxattr;
 	char p[XATTR_PATH];
 	void *buf;
 	ssize_t n;
 	int fd, lcall, r;
 
-	c->path = q->path;
-	if ((r = xattr_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
+	c->path = path;
+	if ((r = xattr_flags(c, flags, ZMX_NOFOLLOW)) < 0)
 		return r;
 	if ((buf = zmx_op_data(c, ZMX_XATTR_MAX)) == NULL)
 		return -ENOMEM;
-	if ((fd = xattr_target(c, q->path, q->flags, p, &lcall)) < 0)
+	if ((fd = xattr_target(c, path, flags, p, &lcall)) < 0)
 		return fd;
-	n = lcall ? lgetxattr(p, q->name, buf, ZMX_XATTR_MAX) :
-	    getxattr(p, q->name, buf, ZMX_XATTR_MAX);
+	if (name != NULL)
+		n = lcall ? lgetxattr(p, name, buf, ZMX_XATTR_MAX) :
+		    getxattr(p, name, buf, ZMX_XATTR_MAX);
+	else
+		n = lcall ? llistxattr(p, buf, ZMX_XATTR_MAX) :
+		    listxattr(p, buf, ZMX_XATTR_MAX);
 	r = n < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return xattr_fail(c, "getxattr", q->name, r);
+		return name != NULL ? xattr_fail(c, "getxattr", name, r) : r;
 	c->rep.type = ZMX_MSG_XATTR;
 	c->rep.u.xattr.value = buf;
 	c->rep.u.xattr.value_len = (size_t)n;
@@ -95,31 +101,16 @@ op_getxattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
 }
 
 int
+op_getxattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
+{
+	return xattr_read(c, m->u.getxattr.path, m->u.getxattr.flags,
+	    m->u.getxattr.name);
+}
+
+int
 op_listxattr(struct zmx_op_ctx *c, const struct zmx_msg *m)
 {
-	const struct zmx_msg_listxattr *q = &m->u.listxattr;
-	char p[XATTR_PATH];
-	void *buf;
-	ssize_t n;
-	int fd, lcall, r;
-
-	c->path = q->path;
-	if ((r = xattr_flags(c, q->flags, ZMX_NOFOLLOW)) < 0)
-		return r;
-	if ((buf = zmx_op_data(c, ZMX_XATTR_MAX)) == NULL)
-		return -ENOMEM;
-	if ((fd = xattr_target(c, q->path, q->flags, p, &lcall)) < 0)
-		return fd;
-	n = lcall ? llistxattr(p, buf, ZMX_XATTR_MAX) :
-	    listxattr(p, buf, ZMX_XATTR_MAX);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	c->rep.type = ZMX_MSG_XATTR;
-	c->rep.u.xattr.value = buf;
-	c->rep.u.xattr.value_len = (size_t)n;
-	return 0;
+	return xattr_read(c, m->u.listxattr.path, m->u.listxattr.flags, NULL);
 }
 
 int

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
 #include "local.h"
 #include "log.h"
@@ -184,7 +185,7 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 {
 	struct epoll_event ev[SESSION_EVENTS], e;
 	int sfd, lfd = -1, nfd, i, n, timeout, st = 0, done = 0, ending = 0;
-	struct timespec t0 = { 0 }, t;
+	int64_t t0 = 0;
 
 	if ((sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		zmx_err("session: signalfd: %s", strerror(errno));
@@ -211,15 +212,13 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 			done = 1;
 		if (done && !ending) {
 			ending = 1;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
+			t0 = zmx_now_ms();
 		}
 		if (ending) {
 			/* what the agent left running may still close files
 			 * (their write-backs follow); then every change goes
 			 * back now */
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if (zmx_local_clients() == 0 || (t.tv_sec - t0.tv_sec) *
-			    1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+			if (zmx_local_clients() == 0 || zmx_now_ms() - t0 >=
 			    SESSION_LINGER_MS) {
 				zmx_files_flush_all();
 				zmx_locks_release_all();

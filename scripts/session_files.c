@@ -27,6 +27,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "err.h"
 #include "local.h"
 #include "log.h"
@@ -86,15 +87,6 @@ static struct {
 					 * one does not trust what it got */
 	unsigned long	 hits, misses, writebacks;
 } F = { .ifd = -1 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned
 hash_path(const char *s)
@@ -333,7 +325,7 @@ wb_done(struct sfile *e)
 		else
 			run_waiters(w, 0);
 	} else if (err == 0 && stamp_moved(e) && e->due == 0)
-		e->due = now_ms() + FILES_QUIET_MS;	/* written meanwhile */
+		e->due = zmx_now_ms() + FILES_QUIET_MS;	/* written meanwhile */
 }
 
 static int
@@ -699,7 +691,7 @@ fop_filled(struct fop *op)
 	e->lazy = lazy;
 	e->trusted = trustable(op);
 	if (lazy || trunc)
-		e->dirty_since = now_ms();
+		e->dirty_since = zmx_now_ms();
 	attach(op, e);
 }
 
@@ -1332,7 +1324,7 @@ zmx_files_init(int epfd, void *tag)
 static void
 schedule(struct sfile *e)
 {
-	int64_t now = now_ms(), due;
+	int64_t now = zmx_now_ms(), due;
 
 	if (e->dirty_since == 0)
 		e->dirty_since = now;
@@ -1373,7 +1365,7 @@ zmx_files_event(void)
 int
 zmx_files_tick(void)
 {
-	int64_t now = now_ms(), next = -1;
+	int64_t now = zmx_now_ms(), next = -1;
 	struct waiter *w;
 	struct sfile *e;
 

@@ -16,6 +16,7 @@
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "session.h"
@@ -61,15 +62,6 @@ static struct {
 	struct zmx_buf	 buf;
 } L;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 link_connect(void)
 {
@@ -101,7 +93,7 @@ zmx_link_init(const struct zmx_session_cfg *cfg)
 
 	L.cfg = cfg;
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
-		nonce = (uint32_t)now_ms() ^ (uint32_t)getpid() << 12;
+		nonce = (uint32_t)zmx_now_ms() ^ (uint32_t)getpid() << 12;
 	L.next_id = (uint64_t)nonce << 32;
 	if ((L.ctx = zmq_ctx_new()) == NULL)
 		return -errno;
@@ -264,7 +256,7 @@ zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 		fail_later(q, -EINVAL);
 		return;
 	}
-	if (L.closing || (L.down_until != 0 && now_ms() < L.down_until)) {
+	if (L.closing || (L.down_until != 0 && zmx_now_ms() < L.down_until)) {
 		fail_later(q, -EIO);
 		return;
 	}
@@ -279,7 +271,7 @@ zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 		L.head = q;
 	L.tail = q;
 	if (L.busy++ == 0) {
-		L.quiet_since = now_ms();
+		L.quiet_since = zmx_now_ms();
 		L.retried = 0;
 		zmx_link_stats.round_trips++;
 	}
@@ -335,7 +327,7 @@ got_hello(struct zmx_frame *f)
 	    f->msg.type == ZMX_MSG_ERROR ? f->msg.u.error.detail : "");
 	/* nothing on this connection will be served: fail what waits and
 	 * what comes for a while, then try again */
-	L.down_until = now_ms() + LINK_DOWN_MS;
+	L.down_until = zmx_now_ms() + LINK_DOWN_MS;
 	while (L.head != NULL)
 		finish(L.head, NULL, -EIO);
 }
@@ -345,7 +337,7 @@ got_frame(struct zmx_frame *f)
 {
 	struct lreq *q;
 
-	L.quiet_since = now_ms();
+	L.quiet_since = zmx_now_ms();
 	if (f->msg.id == 0 && f->msg.type == ZMX_MSG_INVAL) {
 		zmx_debug("INVAL %s 0x%x", f->msg.u.inval.path,
 		    f->msg.u.inval.flags);
@@ -433,7 +425,7 @@ resend_all(void)
 int
 zmx_link_tick(void)
 {
-	int64_t now = now_ms(), half = L.cfg->timeout_ms / 2, left;
+	int64_t now = zmx_now_ms(), half = L.cfg->timeout_ms / 2, left;
 
 	/* what failed at once (a caller's callback may have sent more while
 	 * the session fails fast) is told at the next wake-up: now */

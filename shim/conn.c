@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "autostart.h"
+#include "clock.h"
 #include "conn.h"
 #include "err.h"
 #include "local.h"
@@ -63,15 +64,6 @@ static pid_t
 sys_getpid(void)
 {
 	return (pid_t)syscall(SYS_getpid);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Moves fd above the numbers programs use (dup2 of 10 or 255 by a shell
@@ -237,7 +229,7 @@ recv_all(int fd, void *buf, size_t len, int *fdp, int64_t deadline)
 	ssize_t n;
 
 	while (len > 0) {
-		left = deadline - now_ms();
+		left = deadline - zmx_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = syscall(SYS_poll, &pfd, 1, (int)left);
@@ -316,7 +308,7 @@ connect_via(int fd)
 	zmx_buf_free(&b);
 	if (r < 0)
 		return r;
-	if ((r = recv_frame(fd, &f, now_ms() + g.wait_ms)) == 0) {
+	if ((r = recv_frame(fd, &f, zmx_now_ms() + g.wait_ms)) == 0) {
 		if (f.msg.type == ZMX_MSG_OK && f.has_fd)
 			r = move_high(zmx_frame_take_fd(&f));
 		else
@@ -477,7 +469,7 @@ batch_once(int fd, struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 	if (r == 0)
 		r = send_all(fd, b.data, b.len);
 	zmx_buf_free(&b);
-	deadline = now_ms() + g.wait_ms;
+	deadline = zmx_now_ms() + g.wait_ms;
 	while (r == 0 && got < n) {
 		if ((r = recv_frame(fd, &f, deadline)) < 0) {
 			zmx_frame_close(&f);
