@@ -237,6 +237,10 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 				timeout = 500;
 		}
 		n = epoll_wait(epfd, ev, SESSION_EVENTS, timeout);
+		/* agentd's word first: an INVAL that came in must be heard
+		 * before a client's open or stat is answered from the
+		 * caches, and so must a write-back's end */
+		zmx_link_events();
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &sig_tag) {
 				if (signals(sfd, agent, child, &st))

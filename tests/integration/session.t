@@ -175,10 +175,10 @@ fi
 
 # a change made on agentd's side is seen at the next open
 printf 'first\n' > "$R/ws/seen2.txt"
+mkfifo "$T/go.fifo"
 zmx_run bash -c 'cat seen2.txt; read line < '"$T"'/go.fifo; cat seen2.txt' \
     >"$T/o" 2>"$T/e" &
 run=$!
-mkfifo "$T/go.fifo" 2>/dev/null
 sleep 0.5
 printf 'second\n' > "$R/ws/seen2.txt"
 echo go > "$T/go.fifo"
