@@ -16,6 +16,9 @@
 # the test on any sanitizer report from agentd.
 
 set -u
+# what python does must not depend on the caller's environment: no
+# __pycache__ left in a remote workspace
+export PYTHONDONTWRITEBYTECODE=1
 B=${ZMX_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 T=$(mktemp -d /var/tmp/zmxt.XXXXXX)
 WS=$T/ws

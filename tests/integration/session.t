@@ -69,7 +69,8 @@ with open("shared.txt", "r+") as f:
             t = time.time()
             fcntl.lockf(g, fcntl.LOCK_EX)
             waited = time.time() - t
-            print("waited" if waited > 0.3 else "did not wait", g.read())
+            print("waited" if waited > 0.3 else "did not wait", g.read(),
+                flush=True)
         os._exit(0)
     time.sleep(0.6)
     f.write("holder wrote")
@@ -90,7 +91,7 @@ with open("mapped.bin", "r+b") as f:
     m.flush()
     if os.fork() == 0:
         with open("mapped.bin", "rb") as g:
-            print(g.read(5).decode())
+            print(g.read(5).decode(), flush=True)
         os._exit(0)
     os.wait()
     m.close()
@@ -126,7 +127,10 @@ print(open("/proc/self/fd/0").name if False else "ok")' >"$T/o" 2>"$T/e"
 is "$(cat "$R/ws/synced.txt" 2>&1)" "synced" "fsync'd content is on agentd"
 
 # a process that changes its uid keeps working
-if command -v setpriv >/dev/null; then
+# (nobody must be able to load the shim: not from a build under /root)
+if command -v setpriv >/dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$B/libzmx.so"
+then
 	echo 'for nobody' > "$R/ws/pub.txt"
 	chmod 644 "$R/ws/pub.txt"
 	zmx_run setpriv --reuid=65534 --regid=65534 --clear-groups cat pub.txt \
@@ -173,17 +177,7 @@ else
 	ok 0 "# SKIP sqlite3 is not installed"
 fi
 
-# a change made on agentd's side is seen at the next open
-printf 'first\n' > "$R/ws/seen2.txt"
-mkfifo "$T/go.fifo"
-zmx_run bash -c 'cat seen2.txt; read line < '"$T"'/go.fifo; cat seen2.txt' \
-    >"$T/o" 2>"$T/e" &
-run=$!
-sleep 0.5
-printf 'second\n' > "$R/ws/seen2.txt"
-echo go > "$T/go.fifo"
-wait $run
-is "$(cat "$T/o")" "$(printf 'first\nsecond')" "a file changed inside agentd's namespace is seen at the next open"
+# (a change made on agentd's side is seen at the next open: coherence.t)
 
 # a program preloaded without zmx run gets a session of its own
 printf 'remote hello\n' > "$R/ws/auto.txt"
