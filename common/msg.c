@@ -717,3 +717,16 @@ zmx_frame_take_fd(struct zmx_frame *f)
 	f->has_fd = 0;
 	return f->fd;
 }
+
+int
+zmx_msg_result(const struct zmx_msg *rep, unsigned want)
+{
+	int e;
+
+	if (rep->type == want)
+		return 0;
+	if (rep->type == ZMX_MSG_ERROR &&
+	    (e = zmx_err_from_name(rep->u.error.errname)) > 0)
+		return -e;
+	return -EIO;
+}

@@ -190,6 +190,11 @@ void	zmx_frame_close(struct zmx_frame *f);
 /* The fd that came with f, now the caller's; -1 if none. */
 int	zmx_frame_take_fd(struct zmx_frame *f);
 
+/* What a reply says of its request: 0 if it is of type want, -errno
+ * for an ERROR (errno crosses by name; one this side does not know is
+ * EIO), -EIO for a reply of another type. */
+int	zmx_msg_result(const struct zmx_msg *rep, unsigned want);
+
 /* Convenience for the common reply. */
 void	zmx_msg_error(struct zmx_msg *m, uint64_t id, int err,
 	    const char *detail);

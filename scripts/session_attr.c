@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
 #include "log.h"
 #include "path.h"
 #include "session.h"
@@ -592,13 +591,9 @@ listed(void *arg, struct zmx_frame *rep, int err)
 	for (pp = &A.listings; *pp != op; pp = &(*pp)->next)
 		;
 	*pp = op->next;
-	if (err == 0 && rep->msg.type == ZMX_MSG_ENTRIES)
+	if (err == 0 && (err = zmx_msg_result(&rep->msg,
+	    ZMX_MSG_ENTRIES)) == 0)
 		fill_listing(op->dir, &rep->msg.u.entries);
-	else if (err == 0 && rep->msg.type == ZMX_MSG_ERROR &&
-	    (err = zmx_err_from_name(rep->msg.u.error.errname)) > 0)
-		err = -err;
-	else if (err == 0)
-		err = -EIO;
 	/* ENOENT, ENOTDIR: what was asked beneath it is not there either;
 	 * anything else (EACCES: a directory that can be searched, not
 	 * read), and its names are asked one by one */

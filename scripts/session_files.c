@@ -28,7 +28,6 @@
 #include <sodium.h>
 
 #include "clock.h"
-#include "err.h"
 #include "local.h"
 #include "log.h"
 #include "session.h"
@@ -328,19 +327,6 @@ wb_done(struct sfile *e)
 		e->due = zmx_now_ms() + FILES_QUIET_MS;	/* written meanwhile */
 }
 
-static int
-reply_err(const struct zmx_frame *rep, unsigned want)
-{
-	int e;
-
-	if (rep->msg.type == want)
-		return 0;
-	if (rep->msg.type == ZMX_MSG_ERROR &&
-	    (e = zmx_err_from_name(rep->msg.u.error.errname)) > 0)
-		return -e;
-	return -EIO;
-}
-
 /* The next piece of content to send at or after *off: its offset in
  * *off, its length (at most ZMX_CHUNK) in *len, which is 0 when only
  * holes are left. SEEK_DATA skips the holes, so a sparse file goes back
@@ -382,7 +368,8 @@ wb_reply(void *arg, struct zmx_frame *rep, int err)
 	if (commit && e->rpath[0] != '\0')
 		zmx_attr_inval(e->rpath, ZMX_INVAL_NAMES);	/* renamed in */
 	if (err == 0)
-		err = reply_err(rep, commit ? ZMX_MSG_ATTR : ZMX_MSG_OK);
+		err = zmx_msg_result(&rep->msg, commit ? ZMX_MSG_ATTR :
+		    ZMX_MSG_OK);
 	if (err == 0 && commit && e->rpath[0] != '\0') {
 		e->st = rep->msg.u.attr.st;
 		if (e->ino0 == 0) {	/* made by this write-back */
@@ -704,7 +691,7 @@ fop_opened(void *arg, struct zmx_frame *rep, int err)
 	char name[250];
 
 	if (err == 0)
-		err = reply_err(rep, ZMX_MSG_OPENED);
+		err = zmx_msg_result(&rep->msg, ZMX_MSG_OPENED);
 	/* a file made (O_EXCL) changed its directory */
 	if (op->flags & O_CREAT)
 		zmx_attr_inval(op->rpath, ZMX_INVAL_NAMES);
@@ -798,7 +785,8 @@ fop_got(void *arg, struct zmx_frame *rep, int err)
 	const struct zmx_msg_data *d;
 
 	op->inflight--;
-	if (err == 0 && (err = reply_err(rep, ZMX_MSG_DATA)) == 0) {
+	if (err == 0 && (err = zmx_msg_result(&rep->msg,
+	    ZMX_MSG_DATA)) == 0) {
 		d = &rep->msg.u.data;
 		if (!same_version(&d->st, &op->st))
 			err = -EAGAIN;		/* it moved meanwhile */

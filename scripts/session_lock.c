@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
 #include "session.h"
 
 struct holder {
@@ -164,13 +163,9 @@ answered(void *arg, struct zmx_frame *rep, int err)
 	struct slock *l = arg;
 	struct lwait *w = l->cur;
 	uint32_t want = strongest(l);
-	int e;
 
-	if (err == 0 && rep->msg.type == ZMX_MSG_ERROR)
-		err = (e = zmx_err_from_name(rep->msg.u.error.errname)) > 0 ?
-		    -e : -EIO;
-	else if (err == 0 && rep->msg.type != ZMX_MSG_OK)
-		err = -EIO;
+	if (err == 0)
+		err = zmx_msg_result(&rep->msg, ZMX_MSG_OK);
 	l->busy = 0;
 	busy--;
 	l->cur = NULL;

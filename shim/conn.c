@@ -512,15 +512,7 @@ zmx_conn_batch(struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 int
 zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want)
 {
-	int e;
-
-	if (rep->msg.type == want)
-		return 0;
-	if (rep->msg.type == ZMX_MSG_ERROR) {
-		e = zmx_err_from_name(rep->msg.u.error.errname);
-		return e > 0 ? -e : -EIO;
-	}
-	return -EIO;
+	return zmx_msg_result(&rep->msg, want);
 }
 
 int

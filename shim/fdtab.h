@@ -27,7 +27,6 @@ struct zmx_dirlist {
 struct zmx_file {
 	int			 refs;		/* fds mapped to it (fdtab lock) */
 	int			 kind;
-	int			 unlinked;	/* removed by us: no write-back */
 	char			*lpath;		/* the program's view */
 	char			*rpath;		/* agentd's view */
 	struct zmx_attr		 st;		/* remote attributes */

@@ -77,8 +77,9 @@ zmx_fs_unlinkat(int dirfd, const char *path, int flags)
 }
 
 /* Moves any open file of this process along with its name: the file
- * itself, or one inside a renamed directory. A file open under the
- * target name was replaced: its write-back must not undo the rename. */
+ * itself, or one inside a renamed directory. (A file open under the
+ * target name was replaced: the session forgets its copy, so no
+ * write-back undoes the rename.) */
 struct moved {
 	const char	*from, *lfrom, *lto, *rto;
 };
@@ -102,10 +103,6 @@ move_one(int fd, struct zmx_file *f, void *arg)
 	char *l, *r;
 
 	(void)fd;
-	if (strcmp(f->rpath, m->rto) == 0) {
-		f->unlinked = 1;
-		return;
-	}
 	if (strncmp(f->rpath, m->from, rn) != 0 ||
 	    (f->rpath[rn] != '\0' && f->rpath[rn] != '/') ||
 	    strncmp(f->lpath, m->lfrom, ln) != 0)
@@ -115,8 +112,7 @@ move_one(int fd, struct zmx_file *f, void *arg)
 	if (l == NULL || r == NULL) {
 		free(l);
 		free(r);
-		f->unlinked = 1;	/* cannot follow it: drop */
-		return;
+		return;		/* cannot follow it: keeps its old name */
 	}
 	/* the old strings are not freed: a lock-free reader (zmx_where
 	 * with this fd as dirfd) may still hold them */
