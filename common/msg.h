@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZMX_PROTO_VERSION	3
+#define ZMX_PROTO_VERSION	4
 #define ZMX_VERSION		"0.1.0"
 
 #define ZMX_MAX_PATH	4096		/* bytes in a STR field */
@@ -70,6 +70,38 @@
 					 * renamed: its directory changed */
 #define ZMX_INVAL_NOWATCH	0x2	/* agentd does not watch path: cache
 					 * nothing at or under it */
+
+/* SPAWN flags */
+#define ZMX_SPAWN_SEARCH	0x1	/* path is a name: look it up in the
+					 * env's PATH on agentd, as execvp */
+#define ZMX_SPAWN_MAY_STAGE	0x2	/* a program not on agentd: ENOPKG,
+					 * not ENOENT (the client stages it) */
+#define ZMX_SPAWN_PIPE_IN	0x4	/* stdin is a pipe from the client;
+					 * else /dev/null */
+#define ZMX_SPAWN_CAPTURE	0x8	/* stdout/stderr (those not on the
+					 * pty) come back in OUTPUT; else the
+					 * command's go to /dev/null */
+#define ZMX_DIGEST_LEN		32	/* SPAWN/STAGE digest: sha256 */
+
+/* OUTPUT flags. The last OUTPUT of a command has ZMX_OUT_EXIT and comes
+ * after both streams ended; status is then a wait(2) status. */
+#define ZMX_OUT_EOF_OUT		0x1	/* stdout (or the pty) ended */
+#define ZMX_OUT_EOF_ERR		0x2	/* stderr ended */
+#define ZMX_OUT_EXIT		0x4	/* the command ended: status */
+#define ZMX_OUT_IDLE		0x8	/* nothing yet: ask seq again */
+#define ZMX_OUT_IN_CLOSED	0x10	/* the command closed its stdin */
+
+/* PWRITE_IN flags */
+#define ZMX_IN_EOF		0x1	/* close the command's stdin after */
+
+/* PROC_CTL ops */
+#define ZMX_CTL_SIGNAL		1	/* arg: signal, to its process group
+					 * (a pty's foreground group) */
+#define ZMX_CTL_KILL_TREE	2	/* SIGKILL every process it started */
+#define ZMX_CTL_WINCH		3	/* arg rows, arg2 cols */
+#define ZMX_CTL_CLOSE		4	/* arg 1 or 2: the client's stdout or
+					 * stderr is gone (EPIPE there) */
+#define ZMX_CTL_DONE		5	/* the client has the exit: forget */
 
 /* CHOWN: leave this id unchanged */
 #define ZMX_ID_KEEP	0xffffffffu
