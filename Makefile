@@ -21,12 +21,12 @@ LIBS	= -lzmq -lsodium -lmsgpackc
 COMMON_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
 SHIM_OBJ   = $(patsubst %.c,$(B)/obj/%.o,$(wildcard shim/*.c))
 AGENTD_OBJ = $(patsubst %.c,$(B)/obj/%.o,$(wildcard agentd/*.c))
-ZMX_OBJ    = $(patsubst %.c,$(B)/obj/%.o,$(wildcard scripts/*.c))
+ZMX_OBJ    = $(patsubst %.c,$(B)/obj/%.o,$(filter-out scripts/zmx-exec.c,$(wildcard scripts/*.c)))
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 TOOLS_BIN  = $(B)/tests/zmxreq $(B)/tests/latproxy
 
-PROGS = $(B)/libzmx.so $(B)/agentd $(B)/zmx
+PROGS = $(B)/libzmx.so $(B)/agentd $(B)/zmx $(B)/zmx-exec
 .PHONY: all check unit asan fuzz bench demo install clean
 all: $(PROGS) $(UNIT_BIN) $(TOOLS_BIN)
 
@@ -44,6 +44,11 @@ SHIM_COMMON = $(filter-out $(B)/obj/common/wire.o $(B)/obj/common/keys.o \
 	$(B)/obj/common/cookie.o,$(COMMON_OBJ))
 $(B)/libzmx.so: $(SHIM_OBJ) $(SHIM_COMMON)
 	$(CC) -shared -Wl,-z,defs -Wl,-z,nodelete $(LDFLAGS_ALL) -o $@ $^ -lmsgpackc -ldl -lpthread
+
+# zmx-exec, the local stand-in of a remote command, starts for every
+# command: like the shim it links no libzmq and no libsodium.
+$(B)/zmx-exec: $(B)/obj/scripts/zmx-exec.o $(SHIM_COMMON)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lmsgpackc
 
 $(B)/agentd: $(AGENTD_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
@@ -138,6 +143,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/zmx $(DESTDIR)$(PREFIX)/bin/zmx
+	install -m 755 $(B)/zmx-exec $(DESTDIR)$(PREFIX)/bin/zmx-exec
 	install -m 755 $(B)/agentd $(DESTDIR)$(PREFIX)/sbin/agentd
 	install -m 755 $(B)/libzmx.so $(DESTDIR)$(PREFIX)/lib/zmx/libzmx.so
 	install -m 644 man/zmx.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -227,6 +227,12 @@ int	zmx_frame_take_fd(struct zmx_frame *f);
  * EIO), -EIO for a reply of another type. */
 int	zmx_msg_result(const struct zmx_msg *rep, unsigned want);
 
+/* zmx_msg_result() of an encoded reply, without allocating (for a
+ * vfork child): 0, -errno, or -EIO for anything it cannot read. The
+ * reply's id goes into *idp if idp is not NULL. */
+int	zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
+	    uint64_t *idp);
+
 /* Convenience for the common reply. */
 void	zmx_msg_error(struct zmx_msg *m, uint64_t id, int err,
 	    const char *detail);

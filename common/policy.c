@@ -45,6 +45,64 @@ add_rule(struct zmx_policy *p, int remote, const char *prefix,
 	return 0;
 }
 
+static int
+add_exec(struct zmx_policy *p, const char *where, const char *prog,
+    char *why, size_t whylen)
+{
+	struct zmx_exec_rule *x;
+	int remote;
+
+	if (strcmp(where, "local") == 0)
+		remote = 0;
+	else if (strcmp(where, "remote") == 0)
+		remote = 1;
+	else {
+		snprintf(why, whylen, "'exec %s %s': expected 'exec local "
+		    "PROGRAM' or 'exec remote PROGRAM'", where, prog);
+		return -EINVAL;
+	}
+	if (p->nexec == ZMX_POLICY_MAX) {
+		snprintf(why, whylen, "more than %d exec rules",
+		    ZMX_POLICY_MAX);
+		return -EINVAL;
+	}
+	if (prog[0] == '/' && !zmx_path_is_normal(prog)) {
+		snprintf(why, whylen, "'exec %s %s': a program path must be "
+		    "a normal absolute path", where, prog);
+		return -EINVAL;
+	}
+	x = &p->execs[p->nexec];
+	if ((x->prog = strdup(prog)) == NULL)
+		return -ENOMEM;
+	x->remote = remote;
+	x->len = strlen(prog);
+	p->nexec++;
+	return 0;
+}
+
+int
+zmx_policy_exec(const struct zmx_policy *p, const char *program)
+{
+	const struct zmx_exec_rule *x;
+	const char *base = strrchr(program, '/');
+	int i;
+
+	base = base ? base + 1 : program;
+	for (i = 0; i < p->nexec; i++) {
+		x = &p->execs[i];
+		if (strcmp(x->prog, "*") == 0)
+			return x->remote;
+		if (x->prog[0] != '/') {
+			if (strcmp(x->prog, base) == 0)
+				return x->remote;
+		} else if (strncmp(program, x->prog, x->len) == 0 &&
+		    (program[x->len] == '/' || program[x->len] == '\0' ||
+		    x->len == 1))
+			return x->remote;
+	}
+	return -1;
+}
+
 int
 zmx_policy_parse(struct zmx_policy *p, const char *text, char *why,
     size_t whylen)
@@ -79,9 +137,12 @@ zmx_policy_parse(struct zmx_policy *p, const char *text, char *why,
 		else if (strcmp(w[0], "remote") == 0 && (nw == 2 || nw == 3))
 			r = add_rule(p, 1, w[1], nw == 3 ? w[2] : NULL, why,
 			    whylen);
+		else if (strcmp(w[0], "exec") == 0 && nw == 3)
+			r = add_exec(p, w[1], w[2], why, whylen);
 		else {
-			snprintf(why, whylen, "'%.*s': expected 'local PREFIX' "
-			    "or 'remote PREFIX [REMOTE_PREFIX]'", (int)n, text);
+			snprintf(why, whylen, "'%.*s': expected 'local PREFIX', "
+			    "'remote PREFIX [REMOTE_PREFIX]' or 'exec local|"
+			    "remote PROGRAM'", (int)n, text);
 			r = -EINVAL;
 		}
 		if (r < 0)
@@ -99,6 +160,8 @@ zmx_policy_free(struct zmx_policy *p)
 		free(p->rules[i].prefix);
 		free(p->rules[i].rprefix);
 	}
+	for (i = 0; i < p->nexec; i++)
+		free(p->execs[i].prog);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -15,14 +15,29 @@ struct zmx_rule {
 	size_t		 rlen;
 };
 
+/* Where a command runs: "exec local|remote PROGRAM". PROGRAM is an
+ * absolute path (that program, or every one under that directory), a
+ * name (matched against the program's last component), or "*". */
+struct zmx_exec_rule {
+	int		 remote;
+	char		*prog;
+	size_t		 len;
+};
+
 struct zmx_policy {
 	struct zmx_rule	rules[ZMX_POLICY_MAX];
 	int		n;
 	int		any_remote;	/* fast exit when nothing is remote */
+	struct zmx_exec_rule execs[ZMX_POLICY_MAX];
+	int		nexec;
 };
 
-/* Parses rules: lines (or ';'-separated) "local PREFIX" or
- * "remote PREFIX [REMOTE_PREFIX]"; '#' starts a comment. Appends to p.
+/* Where the exec rules send program (a path or a name): 1 remote,
+ * 0 local, -1 no rule says (then: remote when the cwd is remote). */
+int	zmx_policy_exec(const struct zmx_policy *p, const char *program);
+
+/* Parses rules: lines (or ';'-separated) "local PREFIX",
+ * "remote PREFIX [REMOTE_PREFIX]" or "exec local|remote PROGRAM"; '#' starts a comment. Appends to p.
  * Returns 0 or -EINVAL with why[] naming the rule. */
 int	zmx_policy_parse(struct zmx_policy *p, const char *text, char *why,
 	    size_t whylen);

@@ -257,6 +257,7 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 	zmx_link_fini();
 	*lost = zmx_files_fini();
 	zmx_local_fini();
+	zmx_procs_fini();
 	close(sfd);
 	close(epfd);
 	return st;

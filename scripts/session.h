@@ -69,6 +69,19 @@ void	zmx_local_reply(uint64_t serial, const struct zmx_msg *m, int fd);
 void	zmx_local_error(uint64_t serial, uint64_t id, int err,
 	    const char *detail);
 
+/* ---- remote commands (session_procs.c) ---- */
+
+/* A client's SPAWN: after the write-backs, staging the program if
+ * agentd has not got it; the answer goes back to the client. */
+void	zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m);
+/* A client's PROC_CTL, before it is forwarded (DONE: the command is
+ * the client's no more). */
+void	zmx_procs_ctl(const struct zmx_msg *m);
+/* A client connection closed: the commands it started and did not see
+ * end are killed on agentd, process tree and all. */
+void	zmx_procs_client_gone(uint64_t serial);
+void	zmx_procs_fini(void);
+
 /* ---- the attribute cache (session_attr.c) ---- */
 
 /* A client's STAT, ACCESS F_OK or READDIR: 1 if answered here, or

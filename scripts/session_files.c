@@ -1111,6 +1111,10 @@ zmx_files_barrier(const struct zmx_msg *m, void (*go)(void *), void *arg)
 	case ZMX_MSG_REALPATH:
 		barrier_add(b, m->u.realpath.path, 0);
 		break;
+	case ZMX_MSG_SPAWN:
+		/* a command may read any file: every change goes first */
+		barrier_add(b, "/", 1);
+		break;
 	default:
 		break;
 	}

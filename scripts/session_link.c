@@ -55,6 +55,9 @@ static struct {
 	struct lreq	*failq;		/* failed at once, told later */
 	int		 busy;
 	int		 unsent;
+	int		 polls;		/* PREAD_OUTs out: agentd holds them
+					 * until a command writes, so they
+					 * take no room in the window */
 	int64_t		 quiet_since;	/* last sign of life, or first wait */
 	int		 retried;	/* this wait went to a new socket */
 	int64_t		 down_until;
@@ -146,6 +149,8 @@ unlink_req(struct lreq *q)
 		L.tail = q->prev;
 	if (q->unsent)
 		L.unsent--;
+	else if (q->type == ZMX_MSG_PREAD_OUT)
+		L.polls--;
 	L.busy--;
 }
 
@@ -186,7 +191,16 @@ send_req(struct lreq *q)
 {
 	if (!L.helloed && L.hello_id == 0)
 		send_hello();
-	if ((L.unsent > 0 || L.busy - L.unsent > LINK_WINDOW) &&
+	if (q->type == ZMX_MSG_PREAD_OUT) {
+		/* a wait for output: out of turn, outside the window */
+		if (send_raw(&q->frame)) {
+			q->unsent = 1;
+			L.unsent++;
+		} else
+			L.polls++;
+		return;
+	}
+	if ((L.unsent > 0 || L.busy - L.unsent - L.polls > LINK_WINDOW) &&
 	    !q->unsent) {
 		/* keep the order: behind those still waiting */
 		q->unsent = 1;
@@ -286,12 +300,15 @@ flush_unsent(void)
 	for (q = L.head; q != NULL && L.unsent > 0; q = q->next) {
 		if (!q->unsent)
 			continue;
-		if (L.busy - L.unsent >= LINK_WINDOW)
-			return;
+		if (q->type != ZMX_MSG_PREAD_OUT &&
+		    L.busy - L.unsent - L.polls >= LINK_WINDOW)
+			continue;	/* the polls behind may go */
 		if (send_raw(&q->frame))
 			return;
 		q->unsent = 0;
 		L.unsent--;
+		if (q->type == ZMX_MSG_PREAD_OUT)
+			L.polls++;
 	}
 }
 
@@ -415,6 +432,7 @@ resend_all(void)
 	send_hello();
 	/* all of them unsent again; the window lets them out in order */
 	L.unsent = 0;
+	L.polls = 0;
 	for (q = L.head; q != NULL; q = q->next) {
 		q->unsent = 1;
 		L.unsent++;

@@ -113,6 +113,7 @@ client_drop(struct client *c)
 		c->next->prev = c->prev;
 	close(c->fd);	/* leaves the epoll set with it */
 	zmx_locks_gone();	/* if it was a holder's last, it ended */
+	zmx_procs_client_gone(c->serial);
 	while ((o = c->out) != NULL) {
 		c->out = o->next;
 		if (o->fd >= 0)
@@ -347,6 +348,12 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 			zmx_locks_request(c->serial, &m);
 			break;
 		}
+		if (m.type == ZMX_MSG_SPAWN) {
+			zmx_procs_spawn(c->serial, &m);
+			break;
+		}
+		if (m.type == ZMX_MSG_PROC_CTL)
+			zmx_procs_ctl(&m);
 		if (!zmx_attr_serve(c->serial, &m))
 			zmx_local_forward(c->serial, &m);
 		break;

@@ -24,6 +24,7 @@
 #include "cookie.h"
 #include "local.h"
 #include "session.h"
+#include "path.h"
 #include "policy.h"	/* ZMX_POLICY_MAX: what the shim takes */
 #include "msg.h"
 #include "zmx-cli.h"
@@ -50,6 +51,9 @@ enum {
 	OPT_LIB,
 	OPT_PRINT_ENV,
 	OPT_COOKIE,
+	OPT_LOCAL_CMD,
+	OPT_REMOTE_CMD,
+	OPT_LOCAL_CMDS,
 };
 
 static const struct option run_options[] = {
@@ -67,6 +71,9 @@ static const struct option run_options[] = {
 	{ "lib",	required_argument,	NULL, OPT_LIB },
 	{ "print-env",	no_argument,		NULL, OPT_PRINT_ENV },
 	{ "cookie",	required_argument,	NULL, OPT_COOKIE },
+	{ "local-command", required_argument,	NULL, OPT_LOCAL_CMD },
+	{ "remote-command", required_argument,	NULL, OPT_REMOTE_CMD },
+	{ "local-commands", no_argument,	NULL, OPT_LOCAL_CMDS },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 },
 };
@@ -84,6 +91,7 @@ struct run {
 	char		*policy_text;
 	size_t		 policy_len;
 	int		 nrules;
+	int		 nexec;		/* exec rules */
 	struct run_env	 env[RUN_MAX_ENV];
 	int		 nenv;
 	int		 oom;		/* a run_env_set() failed */
@@ -167,7 +175,7 @@ run_rule(struct run *run, const char *where, const char *prefix,
 		    "%d", where, ZMX_POLICY_MAX);
 		return ZMX_EXIT_USAGE;
 	}
-	if (run->nrules++ > 0)
+	if (run->nrules++ + run->nexec > 0)
 		fputc('\n', run->policy);
 	if (remote == NULL)
 		fprintf(run->policy, "local %s", p);
@@ -175,6 +183,29 @@ run_rule(struct run *run, const char *where, const char *prefix,
 		fprintf(run->policy, "remote %s", p);
 	else
 		fprintf(run->policy, "remote %s %s", p, rp);
+	return 0;
+}
+
+/* "exec local|remote PROGRAM": where that command runs (a path, a
+ * name, or "*"), whatever its cwd. */
+static int
+run_exec_rule(struct run *run, const char *where, int remote,
+    const char *prog)
+{
+	if (*prog == '\0' || strpbrk(prog, " \t\n;#") != NULL ||
+	    (prog[0] == '/' && !zmx_path_is_normal(prog))) {
+		zmx_cli_warn("run", "%s: '%s' is not a program: a normal "
+		    "absolute path, a name or '*'", where, prog);
+		return ZMX_EXIT_USAGE;
+	}
+	if (run->nexec == ZMX_POLICY_MAX) {
+		zmx_cli_warn("run", "%s: one exec rule too many; the shim "
+		    "takes %d", where, ZMX_POLICY_MAX);
+		return ZMX_EXIT_USAGE;
+	}
+	if (run->nrules + run->nexec++ > 0)
+		fputc('\n', run->policy);
+	fprintf(run->policy, "exec %s %s", remote ? "remote" : "local", prog);
 	return 0;
 }
 
@@ -232,9 +263,14 @@ run_profile(struct run *run, const char *path)
 		else if (pre != NULL && extra == NULL &&
 		    strcmp(kind, "remote") == 0)
 			r = run_rule(run, where, pre, rem ? rem : "");
+		else if (rem != NULL && extra == NULL &&
+		    strcmp(kind, "exec") == 0 && (strcmp(pre, "local") == 0 ||
+		    strcmp(pre, "remote") == 0))
+			r = run_exec_rule(run, where, pre[0] == 'r', rem);
 		else {
-			zmx_cli_warn("run", "%s: expected 'local PREFIX' or "
-			    "'remote PREFIX [REMOTE_PREFIX]'", where);
+			zmx_cli_warn("run", "%s: expected 'local PREFIX', "
+			    "'remote PREFIX [REMOTE_PREFIX]' or 'exec local|"
+			    "remote PROGRAM'", where);
 			r = ZMX_EXIT_USAGE;
 		}
 		if (r != 0)
@@ -414,6 +450,7 @@ run_session(const char *arg, char *out)
 /* A -R or -L argument, kept in command-line order. */
 struct run_arg {
 	int		 remote;
+	int		 exec;		/* a command rule */
 	const char	*arg;
 };
 
@@ -624,6 +661,14 @@ run_main(int argc, char **argv)
 		case OPT_PRINT_ENV:
 			print_env = 1;
 			break;
+		case OPT_LOCAL_CMD:
+		case OPT_REMOTE_CMD:
+		case OPT_LOCAL_CMDS:
+			rules[nrules].exec = 1;
+			rules[nrules].remote = ch == OPT_REMOTE_CMD;
+			rules[nrules++].arg = ch == OPT_LOCAL_CMDS ? "*" :
+			    optarg;
+			break;
 		case 'h':
 			r = zmx_cli_help(&zmx_run_cmd);
 			goto out;
@@ -668,7 +713,11 @@ run_main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < nrules; i++) {
-		if (rules[i].remote)
+		if (rules[i].exec)
+			r = run_exec_rule(&run, rules[i].remote ?
+			    "--remote-command" : "--local-command",
+			    rules[i].remote, rules[i].arg);
+		else if (rules[i].remote)
 			r = run_rule_remote(&run, rules[i].arg);
 		else
 			r = run_rule(&run, "-L", rules[i].arg, NULL);
@@ -763,9 +812,17 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "                         side if given (repeatable; tried first)\n"
 "  -L, --local PREFIX     keep PREFIX local (repeatable; tried first)\n"
 "  -p, --profile FILE     rules from FILE instead of the defaults (default:\n"
-"                         $ZMX_PROFILE); lines 'local PREFIX' or\n"
-"                         'remote PREFIX [REMOTE_PREFIX]', '#' comments\n"
+"                         $ZMX_PROFILE); lines 'local PREFIX',\n"
+"                         'remote PREFIX [REMOTE_PREFIX]' or 'exec local|\n"
+"                         remote PROGRAM', '#' comments\n"
 "      --no-tmp           keep /tmp local\n"
+"      --local-command PROGRAM, --remote-command PROGRAM\n"
+"                         run PROGRAM (a path, under which every program\n"
+"                         goes, a name, or '*') locally, or remotely,\n"
+"                         wherever the cwd is (repeatable; first match wins;\n"
+"                         by default a command runs remotely when its cwd is\n"
+"                         remote, and a program under a remote prefix always)\n"
+"      --local-commands   every command runs locally (= --local-command '*')\n"
 "      --stats            at exit, the session's round trips, requests per\n"
 "                         type and bytes, every process counted (also\n"
 "                         ZMX_STATS=1)\n"

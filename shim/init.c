@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "exec_remote.h"
 #include "fdtab.h"
 #include "fs.h"
 #include "guard.h"
@@ -106,6 +107,7 @@ zmx_init(void)
 	zmx_umask = real_umask(0);
 	real_umask(zmx_umask);
 	zmx_memfd_init();
+	zmx_exec_init();
 	zmx_memfd_adopt();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);

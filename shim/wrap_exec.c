@@ -5,24 +5,32 @@
  * discards, so the new program learns it from ZMX_CWD: kept current in
  * environ by chdir and put into every envp here (bash passes its own;
  * glibc's execv and friends reach execve internally, so they are wrapped
- * too). Commands still run locally in this version; rewriting them to
- * zmx-exec will start from these wrappers.
+ * too). A command that runs remotely becomes an exec of zmx-exec
+ * (exec_remote.c); posix_spawn, system and popen start zmx-exec, which
+ * starts the command itself.
  *
  * An exec may run in a vfork child that shares the parent's memory: no
  * malloc here, the new environment is built on the stack. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "conn.h"
+#include "exec_remote.h"
 #include "fs.h"
 #include "guard.h"
 #include "real.h"
 #include "shim.h"
+#include "command.h"
 
 extern char **environ;
 
@@ -118,15 +126,33 @@ exec_prepare(void)
 	}								\
 } while (0)
 
+/* A command that runs remotely: exec zmx-exec, or fail as agentd's
+ * exec failed; else on to the local exec. */
+#define TRY_REMOTE(file, search, argv, envp) do {			\
+	int rr_ = 1;							\
+									\
+	exec_prepare();							\
+	if (zmx_policy.any_remote && zmx_guard_enter()) {		\
+		rr_ = zmx_exec_remote(file, search, argv, envp);	\
+		zmx_guard_leave();					\
+	}								\
+	if (rr_ <= 0) {							\
+		errno = -rr_;						\
+		return -1;						\
+	}								\
+} while (0)
+
 ZMX_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
+	TRY_REMOTE(path, 0, argv, envp);
 	WITH_CWD_ENV(envp, real_execve(path, argv, envp));
 }
 
 ZMX_EXPORT int
 execvpe(const char *file, char *const argv[], char *const envp[])
 {
+	TRY_REMOTE(file, 1, argv, envp);
 	WITH_CWD_ENV(envp, real_execvpe(file, argv, envp));
 }
 
@@ -168,11 +194,77 @@ execle(const char *path, const char *arg, ...)
 	    execve(path, argv, envp));
 }
 
+/* posix_spawn of a remote command: zmx-exec starts it, after the file
+ * actions made its fds what they will be (a failure to start is then
+ * its exit status 127 or 126, not posix_spawn's answer). zmx-exec gets
+ * the environment without libzmx, and the command gets zmx-exec's. 1:
+ * local. */
+static int
+spawn_remote(pid_t *pid, const char *file, int search,
+    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+    char *const argv[], char *const envp[])
+{
+	struct zmx_exec_plan p;
+	size_t n = env_count(envp), na = env_count(argv), i, j = 0;
+	int r, sfd;
+
+	if (!zmx_policy.any_remote || n > ENV_MAX || !zmx_guard_enter())
+		return 1;
+	r = zmx_exec_plan(file, search, &p);
+	sfd = r > 0 ? zmx_conn_session_fd() : -1;
+	zmx_guard_leave();
+	if (r <= 0)
+		return r < 0 ? -r : 1;
+	if (sfd < 0)
+		return EIO;
+	{
+		char *xargv[na + 9], *xenv[n + 3], fdvar[64];
+		char pre[4096];
+		int k = 0;
+
+		xargv[k++] = argv[0] ? argv[0] : (char *)file;
+		xargv[k++] = "--program";
+		xargv[k++] = p.path;
+		xargv[k++] = "--cwd";
+		xargv[k++] = p.cwd;
+		if (p.flags & ZMX_SPAWN_SEARCH)
+			xargv[k++] = "--search";
+		xargv[k++] = "--";
+		for (i = 0; i < na; i++)
+			xargv[k++] = argv[i];
+		xargv[k] = NULL;
+		for (i = 0; i < n; i++) {
+			if (strncmp(envp[i], FD_VAR, FD_VAR_LEN) == 0)
+				continue;
+			if (zmx_spawn_env_keep(envp[i]) == 2) {
+				if (zmx_spawn_preload(envp[i], pre,
+				    sizeof(pre)) > 0)
+					xenv[j++] = pre;
+				continue;
+			}
+			xenv[j++] = envp[i];
+		}
+		snprintf(fdvar, sizeof(fdvar), FD_VAR "%d:%ld", sfd,
+		    zmx_conn_session_pid());
+		xenv[j++] = fdvar;
+		xenv[j] = NULL;
+		r = real_posix_spawn(pid, zmx_exec_path(), fa, attr, xargv,
+		    xenv);
+	}
+	real_close(sfd);
+	return r;
+}
+
 ZMX_EXPORT int
 posix_spawn(pid_t *pid, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
+	int r;
+
+	exec_prepare();
+	if ((r = spawn_remote(pid, path, 0, fa, attr, argv, envp)) != 1)
+		return r;
 	WITH_CWD_ENV(envp, real_posix_spawn(pid, path, fa, attr, argv, envp));
 }
 
@@ -181,6 +273,11 @@ posix_spawnp(pid_t *pid, const char *file,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[])
 {
+	int r;
+
+	exec_prepare();
+	if ((r = spawn_remote(pid, file, 1, fa, attr, argv, envp)) != 1)
+		return r;
 	WITH_CWD_ENV(envp, real_posix_spawnp(pid, file, fa, attr, argv,
 	    envp));
 }
@@ -250,18 +347,154 @@ __asm__(
 	".size vfork, .-vfork\n");
 #endif
 
-/* system and popen spawn with glibc's internal posix_spawn: write back
- * first; the cwd is in environ already. */
+/* system and popen spawn /bin/sh with glibc's internal posix_spawn,
+ * which no wrapper sees: when the shell is to run remotely they are
+ * done here, over the posix_spawn above. */
+static int
+shell_remote(void)
+{
+	struct zmx_exec_plan p;
+	int r = 0;
+
+	if (zmx_policy.any_remote && zmx_guard_enter()) {
+		r = zmx_exec_plan("/bin/sh", 0, &p);
+		zmx_guard_leave();
+	}
+	return r > 0;
+}
+
 ZMX_EXPORT int
 system(const char *cmd)
 {
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	posix_spawnattr_t attr;
+	sigset_t chld, omask, def;
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int st, r;
+
 	exec_prepare();
-	return real_system(cmd);
+	if (cmd == NULL || !shell_remote())
+		return real_system(cmd);
+	/* as glibc's: SIGINT and SIGQUIT ignored and SIGCHLD blocked
+	 * here while the shell runs, the defaults there */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &omask);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&def);
+	if (oint.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGINT);
+	if (oquit.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGQUIT);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setsigmask(&attr, &omask);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	if ((r = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv,
+	    environ)) == 0) {
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				st = -1;
+				break;
+			}
+	} else
+		st = 127 << 8;
+	posix_spawnattr_destroy(&attr);
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	sigprocmask(SIG_SETMASK, &omask, NULL);
+	return st;
 }
+
+/* The streams popen made here, for pclose to wait for their shell. */
+#define POPEN_MAX	64
+static struct { FILE *f; pid_t pid; } popens[POPEN_MAX];
+static pthread_mutex_t popen_lock = PTHREAD_MUTEX_INITIALIZER;
 
 ZMX_EXPORT FILE *
 popen(const char *cmd, const char *mode)
 {
+	posix_spawn_file_actions_t fa;
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	int fds[2], rd, mine, theirs, slot = -1, i, r;
+	pid_t pid;
+	FILE *f;
+
 	exec_prepare();
-	return real_popen(cmd, mode);
+	if (cmd == NULL || mode == NULL || (mode[0] != 'r' &&
+	    mode[0] != 'w') || !shell_remote())
+		return real_popen(cmd, mode);
+	pthread_mutex_lock(&popen_lock);
+	for (i = 0; i < POPEN_MAX && slot < 0; i++)
+		if (popens[i].f == NULL)
+			slot = i;
+	pthread_mutex_unlock(&popen_lock);
+	if (slot < 0)
+		return real_popen(cmd, mode);
+	rd = mode[0] == 'r';
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+	mine = rd ? fds[0] : fds[1];
+	theirs = rd ? fds[1] : fds[0];
+	posix_spawn_file_actions_init(&fa);
+	/* a dup2 onto itself would keep close-on-exec */
+	if (theirs == (rd ? 1 : 0)) {
+		int t = fcntl(theirs, F_DUPFD_CLOEXEC, 3);
+
+		real_close(theirs);
+		theirs = t;
+	}
+	posix_spawn_file_actions_adddup2(&fa, theirs, rd ? 1 : 0);
+	r = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	real_close(theirs);
+	if (r != 0) {
+		real_close(mine);
+		errno = r;
+		return NULL;
+	}
+	if (strchr(mode, 'e') == NULL)
+		(void)fcntl(mine, F_SETFD, 0);
+	if ((f = fdopen(mine, rd ? "r" : "w")) == NULL) {
+		real_close(mine);
+		return NULL;
+	}
+	pthread_mutex_lock(&popen_lock);
+	for (i = 0; i < POPEN_MAX; i++)
+		if (popens[i].f == NULL) {
+			popens[i].f = f;
+			popens[i].pid = pid;
+			break;
+		}
+	pthread_mutex_unlock(&popen_lock);
+	return f;
+}
+
+ZMX_EXPORT int
+pclose(FILE *f)
+{
+	pid_t pid = -1;
+	int i, st;
+
+	pthread_mutex_lock(&popen_lock);
+	for (i = 0; i < POPEN_MAX; i++)
+		if (f != NULL && popens[i].f == f) {
+			pid = popens[i].pid;
+			popens[i].f = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&popen_lock);
+	if (pid < 0) {
+		zmx_real_ensure();
+		return real_pclose(f);
+	}
+	fclose(f);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
 }

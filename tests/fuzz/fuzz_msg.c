@@ -29,6 +29,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[256];
 	int r;
 
+	/* the vfork child's reader takes anything, and agrees with the
+	 * decoder on what a well-formed reply says */
+	{
+		uint64_t pid;
+		int pr = zmx_msg_peek_result(data, size, ZMX_MSG_OK, &pid);
+
+		r = zmx_msg_decode(&m, data, size, why, sizeof(why));
+		CHECK(pr <= 0, "peek_result returned > 0");
+		if (r == 0 && (m.type == ZMX_MSG_OK || m.type == ZMX_MSG_ERROR))
+			CHECK(pr == zmx_msg_result(&m, ZMX_MSG_OK) &&
+			    pid == m.id, "peek_result and decode disagree");
+		zmx_msg_close(&m);
+	}
 	r = zmx_msg_decode(&m, data, size, why, sizeof(why));
 	CHECK(r == 0 || r == -EPROTO || r == -ENOMEM, "unexpected error");
 	CHECK(r == 0 || why[0] != '\0' || r == -ENOMEM,

@@ -1,0 +1,435 @@
+/* session_procs.c - the session's part in remote commands: a SPAWN waits
+ * for every changed file to be written back (a command may read any),
+ * a program that is not on agentd is staged (DESIGN.md decision 7: the
+ * local file uploaded once into agentd's content-addressed store, then
+ * run from there), and a command whose zmx-exec is gone (its session
+ * connection dropped, even by SIGKILL) has its whole process tree
+ * killed on agentd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "session.h"
+
+#define STAGE_WINDOW	8		/* STAGE chunks out at once */
+
+/* A command a client started, until it said DONE. */
+struct sproc {
+	uint64_t	 h;
+	uint64_t	 serial;	/* its client: zmx-exec's connection */
+	struct sproc	*next;
+};
+
+/* A local program staged in this session: what it was when hashed. */
+struct staged {
+	char		 path[PATH_MAX];	/* as SPAWN named it */
+	char		 local[PATH_MAX];	/* the file here */
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+	unsigned char	 digest[ZMX_DIGEST_LEN];
+	struct staged	*next;
+};
+
+/* One SPAWN on its way. */
+struct job {
+	uint64_t	 serial, id;	/* the client and its request id */
+	struct zmx_buf	 req;		/* the client's SPAWN */
+	struct staged	*st;		/* the program as staged, or NULL */
+	int		 uploaded;	/* tried once */
+	int		 fd;		/* the local program, uploading */
+	off_t		 off, size;
+	int		 out;		/* STAGE chunks in flight */
+	int		 err;		/* the upload's first failure */
+};
+
+static struct sproc *procs;
+static struct staged *stages;
+
+static void	send_spawn(struct job *j);
+
+static void
+job_free(struct job *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	zmx_buf_free(&j->req);
+	free(j);
+}
+
+static void
+job_fail(struct job *j, int err, const char *detail)
+{
+	zmx_local_error(j->serial, j->id, err, detail);
+	job_free(j);
+}
+
+/* Whether st still describes its local file. */
+static int
+stage_fresh(const struct staged *st)
+{
+	struct stat sb;
+
+	return stat(st->local, &sb) == 0 && sb.st_dev == st->dev &&
+	    sb.st_ino == st->ino && sb.st_size == st->size &&
+	    sb.st_mtim.tv_sec == st->mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == st->mtime.tv_nsec;
+}
+
+static struct staged *
+stage_find(const char *path)
+{
+	struct staged *st;
+
+	for (st = stages; st != NULL; st = st->next)
+		if (strcmp(st->path, path) == 0)
+			return stage_fresh(st) ? st : NULL;
+	return NULL;
+}
+
+/* The local file a SPAWN names: its path, or a name looked up in the
+ * PATH of the command's environment, as execvp would. */
+static int
+local_program(const struct zmx_msg_spawn *s, char *out, size_t len)
+{
+	const char *p = s->env, *end = p + s->env_len, *path = NULL, *e;
+	struct stat sb;
+	size_t n;
+
+	if (!(s->flags & ZMX_SPAWN_SEARCH)) {
+		if (s->path[0] != '/' || stat(s->path, &sb) < 0 ||
+		    !S_ISREG(sb.st_mode) || access(s->path, X_OK) < 0)
+			return -ENOENT;
+		snprintf(out, len, "%s", s->path);
+		return 0;
+	}
+	while (p < end) {
+		n = strnlen(p, end - p);
+		if (strncmp(p, "PATH=", 5) == 0)
+			path = p + 5;
+		p += n + 1;
+	}
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (; *path != '\0'; path = *e ? e + 1 : e) {
+		e = path + strcspn(path, ":");
+		if ((size_t)snprintf(out, len, "%.*s%s%s", (int)(e - path),
+		    path, e > path ? "/" : "", s->path) >= len)
+			continue;
+		if (stat(out, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    access(out, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Hashes the local program into a new staged entry. */
+static struct staged *
+stage_new(const char *path, const char *local)
+{
+	crypto_hash_sha256_state h;
+	struct staged *st;
+	struct stat sb;
+	unsigned char *buf;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0 || (st = calloc(1, sizeof(*st))) == NULL ||
+	    (buf = malloc(ZMX_CHUNK)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	crypto_hash_sha256_init(&h);
+	while ((n = read(fd, buf, ZMX_CHUNK)) > 0)
+		crypto_hash_sha256_update(&h, buf, (size_t)n);
+	free(buf);
+	close(fd);
+	if (n < 0) {
+		free(st);
+		return NULL;
+	}
+	crypto_hash_sha256_final(&h, st->digest);
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	snprintf(st->local, sizeof(st->local), "%s", local);
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	st->next = stages;
+	stages = st;
+	return st;
+}
+
+static void	stage_more(struct job *j);
+
+static void
+stage_done(void *arg, struct zmx_frame *rep, int err)
+{
+	struct job *j = arg;
+
+	j->out--;
+	if (err == 0)
+		err = zmx_msg_result(&rep->msg, ZMX_MSG_OK);
+	if (err < 0 && j->err == 0)
+		j->err = err;
+	if (j->out > 0 || (j->err == 0 && j->off < j->size)) {
+		if (j->err == 0)
+			stage_more(j);
+		return;
+	}
+	close(j->fd);
+	j->fd = -1;
+	if (j->err < 0) {
+		char why[PATH_MAX + 64];
+
+		snprintf(why, sizeof(why), "%s: staging it on agentd: %s",
+		    j->st->local, strerror(-j->err));
+		job_fail(j, -j->err == ENOPKG ? EIO : -j->err, why);
+		return;
+	}
+	send_spawn(j);
+}
+
+/* Sends STAGE chunks while the window has room. */
+static void
+stage_more(struct job *j)
+{
+	struct zmx_msg m = { .type = ZMX_MSG_STAGE };
+	unsigned char *buf;
+	ssize_t n;
+	size_t want;
+
+	while (j->out < STAGE_WINDOW && (j->off < j->size ||
+	    (j->size == 0 && j->off == 0 && j->out == 0 && !j->uploaded))) {
+		j->uploaded = 1;
+		want = j->size - j->off > ZMX_CHUNK ? ZMX_CHUNK :
+		    (size_t)(j->size - j->off);
+		if ((buf = malloc(want ? want : 1)) == NULL ||
+		    (n = pread(j->fd, buf, want, j->off)) != (ssize_t)want) {
+			free(buf);
+			j->err = j->err ? j->err : -EIO;
+			if (j->out == 0) {
+				j->out = 1;
+				stage_done(j, NULL, j->err);
+			}
+			return;
+		}
+		m.u.stage.digest = j->st->digest;
+		m.u.stage.digest_len = ZMX_DIGEST_LEN;
+		m.u.stage.off = (uint64_t)j->off;
+		m.u.stage.data = buf;
+		m.u.stage.data_len = want;
+		m.u.stage.size = (uint64_t)j->size;
+		zmx_link_call(&m, stage_done, j);	/* encoded: buf goes */
+		free(buf);
+		j->off += (off_t)want;
+		j->out++;
+		if (want == 0)
+			break;
+	}
+}
+
+static void
+stage_start(struct job *j)
+{
+	struct stat sb;
+
+	if ((j->fd = open(j->st->local, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(j->fd, &sb) < 0) {
+		job_fail(j, ENOENT, j->st->local);
+		return;
+	}
+	zmx_info("session: staging %s (%lld bytes) on agentd", j->st->local,
+	    (long long)sb.st_size);
+	j->size = sb.st_size;
+	j->off = 0;
+	stage_more(j);
+}
+
+static void
+spawned(void *arg, struct zmx_frame *rep, int err)
+{
+	struct job *j = arg;
+	const struct zmx_msg_spawn *s;
+	struct zmx_msg m;
+	struct sproc *p;
+	char local[PATH_MAX], why[256];
+
+	if (err < 0) {
+		job_fail(j, -err, "the session could not reach agentd");
+		return;
+	}
+	if ((err = zmx_msg_result(&rep->msg, ZMX_MSG_OK)) == 0) {
+		if ((p = calloc(1, sizeof(*p))) != NULL &&
+		    zmx_msg_decode(&m, j->req.data, j->req.len, why,
+		    sizeof(why)) == 0) {
+			p->h = m.u.spawn.h;
+			p->serial = j->serial;
+			p->next = procs;
+			procs = p;
+			zmx_msg_close(&m);
+		} else
+			free(p);
+		rep->msg.id = j->id;
+		zmx_local_reply(j->serial, &rep->msg, -1);
+		job_free(j);
+		return;
+	}
+	if (err != -ENOPKG) {
+		rep->msg.id = j->id;
+		zmx_local_reply(j->serial, &rep->msg, -1);
+		job_free(j);
+		return;
+	}
+	/* not on agentd: stage the local program, once */
+	if (zmx_msg_decode(&m, j->req.data, j->req.len, why,
+	    sizeof(why)) < 0) {
+		job_fail(j, EIO, why);
+		return;
+	}
+	s = &m.u.spawn;
+	if (j->st == NULL) {
+		if (local_program(s, local, sizeof(local)) < 0 ||
+		    (j->st = stage_new(s->path, local)) == NULL) {
+			snprintf(why, sizeof(why), "%s: not found on agentd "
+			    "nor here", s->path);
+			zmx_msg_close(&m);
+			job_fail(j, ENOENT, why);
+			return;
+		}
+		zmx_msg_close(&m);
+		send_spawn(j);	/* it may be in agentd's store already */
+		return;
+	}
+	zmx_msg_close(&m);
+	if (j->uploaded) {
+		job_fail(j, EIO, "agentd lost a program just staged");
+		return;
+	}
+	stage_start(j);
+}
+
+/* The client's SPAWN, with the staged program's digest if there is
+ * one. */
+static void
+send_spawn(struct job *j)
+{
+	struct zmx_msg m;
+	char why[256];
+
+	if (zmx_msg_decode(&m, j->req.data, j->req.len, why,
+	    sizeof(why)) < 0) {
+		job_fail(j, EIO, why);
+		return;
+	}
+	if (j->st != NULL) {
+		m.u.spawn.digest = j->st->digest;
+		m.u.spawn.digest_len = ZMX_DIGEST_LEN;
+	}
+	zmx_link_call(&m, spawned, j);
+	zmx_msg_close(&m);
+}
+
+static void
+barrier_passed(void *arg)
+{
+	send_spawn(arg);
+}
+
+void
+zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m)
+{
+	struct job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		zmx_local_error(serial, m->id, ENOMEM, "session out of memory");
+		return;
+	}
+	j->serial = serial;
+	j->id = m->id;
+	j->fd = -1;
+	if (zmx_msg_encode(m, &j->req) < 0) {
+		job_fail(j, ENOMEM, "session out of memory");
+		return;
+	}
+	if ((m->u.spawn.flags & ZMX_SPAWN_MAY_STAGE) &&
+	    m->u.spawn.digest_len == 0)
+		j->st = stage_find(m->u.spawn.path);
+	/* what the agent changed is on agentd before the command starts */
+	if (zmx_files_barrier(m, barrier_passed, j))
+		return;
+	send_spawn(j);
+}
+
+static void
+forgotten(void *arg, struct zmx_frame *rep, int err)
+{
+	(void)arg;
+	(void)rep;
+	(void)err;
+}
+
+void
+zmx_procs_ctl(const struct zmx_msg *m)
+{
+	struct sproc **pp, *p;
+
+	if (m->u.proc_ctl.op != ZMX_CTL_DONE)
+		return;
+	for (pp = &procs; (p = *pp) != NULL; pp = &p->next)
+		if (p->h == m->u.proc_ctl.h) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+}
+
+void
+zmx_procs_client_gone(uint64_t serial)
+{
+	struct sproc **pp, *p;
+	struct zmx_msg m = { .type = ZMX_MSG_PROC_CTL };
+
+	for (pp = &procs; (p = *pp) != NULL; ) {
+		if (p->serial != serial) {
+			pp = &p->next;
+			continue;
+		}
+		/* its zmx-exec died before the command did: nothing of
+		 * the command may outlive it */
+		zmx_info("session: the zmx-exec of command %016llx is gone: "
+		    "killing its processes", (unsigned long long)p->h);
+		m.u.proc_ctl.h = p->h;
+		m.u.proc_ctl.op = ZMX_CTL_KILL_TREE;
+		zmx_link_call(&m, forgotten, NULL);
+		*pp = p->next;
+		free(p);
+	}
+}
+
+void
+zmx_procs_fini(void)
+{
+	struct staged *st;
+	struct sproc *p;
+
+	while ((p = procs) != NULL) {
+		procs = p->next;
+		free(p);
+	}
+	while ((st = stages) != NULL) {
+		stages = st->next;
+		free(st);
+	}
+}
