@@ -109,6 +109,12 @@ rss_kb() {
 }
 
 # AGENTD_PID is agentd's own pid: unshare and sh exec it.
+#
+# With ZMX_AGENTD_PIDNS=1 agentd also gets its own PID namespace (and
+# /proc): a shell is its pid 1 (init ignores signals it has no handler
+# for, and agentd takes its own through a signalfd), agentd its child;
+# $T/local-only is hidden there under an empty tmpfs, for programs only
+# the local side has.
 
 # zmx_start_agentd [AGENTD ARGS...]: agentd serving tcp on loopback from
 # its own mount+UTS namespace, hostname zmx-remote, audit log $T/audit.log.
@@ -121,19 +127,47 @@ zmx_start_agentd() {
 	fi
 	# agentd's namespace mounts over /tmp, where the build may live
 	cp "$B/agentd" "$T/agentd"
-	unshare -m -u --propagation private /bin/sh -c '
-		set -e
-		hostname zmx-remote
-		mount --bind "$1/remote/ws" "$1/ws"
-		mount --bind "$1/remote/tmp" /tmp
-		shift
-		exec "$@"' sh "$T" $wrap "$T/agentd" -l 'tcp://127.0.0.1:*' \
-	    -E "$T/endpoint" -a "$T/audit.log" --state-dir "$T/state" "$@" \
-	    2>>"$T/agentd.log" &
-	AGENTD_PID=$!
+	mkdir -p "$T/local-only"
+	if [ "${ZMX_AGENTD_PIDNS:-0}" = 1 ]; then
+		unshare -m -u -p --fork --mount-proc --propagation private \
+		    /bin/sh -c '
+			set -e
+			hostname zmx-remote
+			mount --bind "$1/remote/ws" "$1/ws"
+			mount --bind "$1/remote/tmp" /tmp
+			mount -t tmpfs none "$1/local-only"
+			shift
+			"$@" &
+			wait' sh "$T" $wrap "$T/agentd" -l 'tcp://127.0.0.1:*' \
+		    -E "$T/endpoint" -a "$T/audit.log" --state-dir "$T/state" \
+		    "$@" 2>>"$T/agentd.log" &
+		_ns_pid=$!
+		AGENTD_PID=
+		for _ in $(seq 1 200); do
+			# unshare -> sh (pid 1 there) -> agentd
+			_sh=$(cat /proc/$_ns_pid/task/*/children 2>/dev/null)
+			[ -n "$_sh" ] && AGENTD_PID=$(cat \
+			    /proc/${_sh%% *}/task/*/children 2>/dev/null)
+			AGENTD_PID=${AGENTD_PID%% *}
+			[ -n "$AGENTD_PID" ] && break
+			sleep 0.02
+		done
+	else
+		unshare -m -u --propagation private /bin/sh -c '
+			set -e
+			hostname zmx-remote
+			mount --bind "$1/remote/ws" "$1/ws"
+			mount --bind "$1/remote/tmp" /tmp
+			shift
+			exec "$@"' sh "$T" $wrap "$T/agentd" \
+		    -l 'tcp://127.0.0.1:*' -E "$T/endpoint" \
+		    -a "$T/audit.log" --state-dir "$T/state" "$@" \
+		    2>>"$T/agentd.log" &
+		AGENTD_PID=$!
+	fi
 	for _ in $(seq 1 200); do
 		[ -s "$T/endpoint" ] && break
-		kill -0 "$AGENTD_PID" 2>/dev/null || break
+		kill -0 "${AGENTD_PID:-0}" 2>/dev/null || break
 		sleep 0.05
 	done
 	if [ ! -s "$T/endpoint" ]; then
@@ -150,6 +184,12 @@ zmx_stop_agentd() {
 	[ -n "$AGENTD_PID" ] || return 0
 	kill -TERM "$AGENTD_PID" 2>/dev/null
 	wait "$AGENTD_PID" 2>/dev/null
+	# in its own PID namespace agentd is not our child
+	for _ in $(seq 1 200); do
+		kill -0 "$AGENTD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -n "${_ns_pid:-}" ] && wait "$_ns_pid" 2>/dev/null
 	AGENTD_PID=
 	if [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
 		local errs
@@ -181,11 +221,17 @@ if [ "${ZMX_ASAN:-0}" = 1 ]; then
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fi
 
-# zmx_run [PROGRAM ARGS...]: the program under the shim, cwd the workspace
+# zmx_run [PROGRAM ARGS...]: the program under the shim, cwd the workspace.
+# Its commands run locally (--local-commands), so that what a test of the
+# shim asserts is the shim's doing; ZMX_REMOTE_COMMANDS=1 lets them run
+# on agentd's side, as by default.
 zmx_run() {
+	local cmds=--local-commands
+
+	[ "${ZMX_REMOTE_COMMANDS:-0}" = 1 ] && cmds=
 	ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
 	    LD_PRELOAD=${_asan_rt:-${LD_PRELOAD:-}} \
-	    "$B/zmx" run -e "$EP" -C "$WS" -- "$@"
+	    "$B/zmx" run -e "$EP" -C "$WS" $cmds -- "$@"
 }
 
 # Every file under a directory, with its content digest, for "untouched"
@@ -219,6 +265,7 @@ _cleanup() {
 	if [ -n "$AGENTD_PID" ]; then
 		kill -TERM "$AGENTD_PID" 2>/dev/null
 		wait "$AGENTD_PID" 2>/dev/null
+		[ -n "${_ns_pid:-}" ] && wait "$_ns_pid" 2>/dev/null
 	fi
 }
 trap _cleanup EXIT
