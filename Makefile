@@ -146,7 +146,7 @@ install: all
 	install -m 755 $(B)/zmx-exec $(DESTDIR)$(PREFIX)/bin/zmx-exec
 	install -m 755 $(B)/agentd $(DESTDIR)$(PREFIX)/sbin/agentd
 	install -m 755 $(B)/libzmx.so $(DESTDIR)$(PREFIX)/lib/zmx/libzmx.so
-	install -m 644 man/zmx.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/zmx.1 man/zmx-exec.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/libzmx.7 man/zmx-protocol.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 644 man/agentd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 

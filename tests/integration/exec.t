@@ -277,7 +277,8 @@ P
 out=$(zmx_run $PY "$T/timeout.py" 2>&1)
 is "$(echo $out)" "got TERM 9" "SIGTERM to the process group reaches the remote command's trap"
 
-out=$(timeout 20 bash -c 'zmx_run bash -c "sleep 304 > /dev/null 2>&1 & echo started"' 2>&1)
+out=$(ZMX_TIMEOUT_MS=10000 timeout 20 "$B/zmx" run -e "$EP" -C "$WS" -- \
+    bash -c 'sleep 304 > /dev/null 2>&1 & echo started' 2>&1)
 like "$out" "started" "a background command with its streams elsewhere returns at once"
 
 # after the session: nothing it started is left (agentd --linger 3)
