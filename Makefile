@@ -93,6 +93,7 @@ $(FUZZ_B)/fuzz_keys: common/keys.c
 $(FUZZ_B)/fuzz_policy: common/policy.c common/path.c
 $(FUZZ_B)/fuzz_authkeys: agentd/authkeys.c common/keys.c
 $(FUZZ_B)/fuzz_uprec: agentd/uprec.c common/io.c common/log.c
+$(FUZZ_B)/fuzz_strv: common/strv.c
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)

@@ -2,6 +2,8 @@
  * one line each, on an O_APPEND fd so that lines from a rotated or
  * shared file never interleave. Knows nothing of sessions or sockets. */
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,30 +92,93 @@ add(char *line, size_t *n, const char *name, const char *value)
 	*n += zmx_audit_escape(value, line + *n, AUDIT_LINE - *n - 1);
 }
 
-void
-zmx_audit_log(const char *key, const char *tag, const char *op,
-    const char *path, const char *to, const char *peer, int err)
+/* Writes line[n] and a newline. */
+static void
+emit(char *line, size_t n)
 {
-	static char line[AUDIT_LINE];	/* too big for the stack */
+	int r;
+
+	line[n++] = '\n';
+	if ((r = zmx_io_write_all(audit_fd, line, n, -1)) < 0)
+		zmx_err("audit log: %s", strerror(-r));
+}
+
+/* The line's start: the time, key= and session=. */
+static size_t
+start(char *line, const char *key, const char *tag)
+{
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
-	int r;
 
-	if (audit_fd < 0)
-		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, 64, "%Y-%m-%dT%H:%M:%S", &tm);
 	n += snprintf(line + n, 32, ".%06ldZ", ts.tv_nsec / 1000);
 	add(line, &n, "key", key ? key : "-");
 	add(line, &n, "session", tag ? tag : "-");
+	return n;
+}
+
+void
+zmx_audit_command(const char *key, const char *tag, char *const *argv,
+    const char *cwd, int status, long ms)
+{
+	static char line[AUDIT_LINE];
+	char num[32], esc[4 * 256 + 4];
+	const char *sig;
+	size_t n, i, k;
+	int m;
+
+	if (audit_fd < 0)
+		return;
+	n = start(line, key, tag);
+	add(line, &n, "op", "command");
+	add(line, &n, "path", cwd);
+	if (n + 8 < AUDIT_LINE)
+		n += snprintf(line + n, AUDIT_LINE - n, " argv=");
+	for (i = 0; argv[i] != NULL && n + 16 < AUDIT_LINE - 256; i++) {
+		/* an argument's commas escaped, so commas split them */
+		m = zmx_audit_escape(argv[i], esc, 256);
+		if (i > 0)
+			line[n++] = ',';
+		for (k = 0; k < (size_t)m && n + 8 < AUDIT_LINE - 256; k++) {
+			if (esc[k] == ',') {
+				memcpy(line + n, "%2C", 3);
+				n += 3;
+			} else
+				line[n++] = esc[k];
+		}
+	}
+	line[n] = '\0';
+	if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		snprintf(num, sizeof(num), "%s", sig ? sig : "?");
+		add(line, &n, "signal", num);
+	} else {
+		snprintf(num, sizeof(num), "%d", WEXITSTATUS(status));
+		add(line, &n, "exit", num);
+	}
+	snprintf(num, sizeof(num), "%ld", ms);
+	add(line, &n, "ms", num);
+	add(line, &n, "result", "ok");
+	emit(line, n);
+}
+
+void
+zmx_audit_log(const char *key, const char *tag, const char *op,
+    const char *path, const char *to, const char *peer, int err)
+{
+	static char line[AUDIT_LINE];	/* too big for the stack */
+	size_t n;
+
+	if (audit_fd < 0)
+		return;
+	n = start(line, key, tag);
 	add(line, &n, "op", op);
 	add(line, &n, "path", path);
 	add(line, &n, "to", to);
 	add(line, &n, "peer", peer);
 	add(line, &n, "result", err ? zmx_err_name(err) : "ok");
-	line[n++] = '\n';
-	if ((r = zmx_io_write_all(audit_fd, line, n, -1)) < 0)
-		zmx_err("audit log: %s", strerror(-r));
+	emit(line, n);
 }

@@ -15,6 +15,12 @@ int	zmx_audit_enabled(void);
 void	zmx_audit_log(const char *key, const char *tag, const char *op,
 	    const char *path, const char *to, const char *peer, int err);
 
+/* One line when a command ends: time key= session= op=command path=
+ * (its cwd) argv= (each argument escaped, then joined by commas, a
+ * comma in one written %2C) exit=N or signal=NAME ms= result=ok. */
+void	zmx_audit_command(const char *key, const char *tag,
+	    char *const *argv, const char *cwd, int status, long ms);
+
 /* Writes s into out (outlen >= 4) with ' ', '%', '=', bytes below 0x21
  * and from 0x7f as %XX, so that every line splits on spaces. Returns
  * the length; output that would not fit is cut at a whole escape. */

@@ -46,9 +46,41 @@ static zmx_op_fn *const op_table[ZMX_MSG_MAX] = {
 static struct zmx_op_ctx dispatch_ctx;
 static struct zmx_buf dispatch_out;
 
+/* The ROUTER, for answers given later; set once before serving. */
+static void *dispatch_sock;
+
+/* Later answers that found their peer's one held reply slot taken
+ * (flow.c), in the order they were made; dispatch_nwaiting counts
+ * them. Written by the main loop only. */
+struct dispatch_wait {
+	unsigned char		 ident[255];
+	size_t			 identlen;
+	void			*frame;
+	size_t			 len;
+	struct dispatch_wait	*next;
+};
+static struct dispatch_wait *dispatch_waiting, **dispatch_wtail =
+    &dispatch_waiting;
+static int dispatch_nwaiting;
+
+void
+zmx_dispatch_init(void *sock)
+{
+	dispatch_sock = sock;
+}
+
 void
 zmx_dispatch_fini(void)
 {
+	struct dispatch_wait *w;
+
+	while ((w = dispatch_waiting) != NULL) {
+		dispatch_waiting = w->next;
+		free(w->frame);
+		free(w);
+	}
+	dispatch_wtail = &dispatch_waiting;
+	dispatch_nwaiting = 0;
 	free(dispatch_ctx.data);
 	free(dispatch_ctx.ents);
 	free(dispatch_ctx.names);
@@ -187,6 +219,11 @@ run(void *sock, struct zmx_op_ctx *c, const struct zmx_msg *m)
 		zmx_creds_leave();
 	} else if ((r = op(c, m)) == 0 && m->type == ZMX_MSG_HELLO)
 		zmx_watch_use(c->s, zmx_session_conn(c->ident, c->identlen));
+	if (r == 0 && c->deferred) {
+		zmx_debug("%s %s: answered later", name,
+		    c->path ? c->path : "");
+		return;
+	}
 	if (r < 0)
 		error_reply(c, name, -r);
 	if (c->audit)
@@ -222,6 +259,7 @@ handle(void *sock, zmq_msg_t *ident, zmq_msg_t *raw, int extra)
 	memset(&c->rep, 0, sizeof(c->rep));
 	c->path = c->to = NULL;
 	c->audit = 0;
+	c->deferred = 0;
 	c->detail[0] = '\0';
 	s = zmq_msg_gets(raw, "Peer-Address");
 	c->peer = s ? s : "?";
@@ -287,6 +325,109 @@ out:
 	zmq_msg_close(&raw);
 	zmq_msg_close(&ident);
 	return r == -EAGAIN || r == -EINTR ? 0 : r;
+}
+
+void
+zmx_dispatch_defer(struct zmx_op_ctx *c, uint64_t id, struct zmx_later *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->identlen = c->identlen < sizeof(l->ident) ? c->identlen :
+	    sizeof(l->ident);
+	memcpy(l->ident, c->ident, l->identlen);
+	l->id = id;
+	c->deferred = 1;
+}
+
+/* Whether a later answer to ident already waits: a new one goes behind
+ * it, so that a peer sees them in the order they were made. */
+static int
+later_waits(const void *ident, size_t len)
+{
+	struct dispatch_wait *w;
+
+	if (dispatch_nwaiting == 0)
+		return 0;
+	for (w = dispatch_waiting; w != NULL; w = w->next)
+		if (w->identlen == len && memcmp(w->ident, ident, len) == 0)
+			return 1;
+	return 0;
+}
+
+int
+zmx_dispatch_later(const struct zmx_later *l, struct zmx_msg *rep)
+{
+	struct dispatch_wait *w;
+	struct zmx_conn *conn;
+	int r;
+
+	rep->id = l->id;
+	dispatch_out.len = 0;
+	if ((r = zmx_msg_encode(rep, &dispatch_out)) < 0) {
+		zmx_warn("%s %llu: not encoded: %s", zmx_msg_name(rep->type),
+		    (unsigned long long)l->id, strerror(-r));
+		return r;
+	}
+	/* what the command changed goes first (DESIGN.md decision 7) */
+	zmx_watch_drain();
+	zmx_watch_push(dispatch_sock);
+	conn = zmx_session_conn(l->ident, l->identlen);
+	if ((conn != NULL && conn->held != NULL) ||
+	    later_waits(l->ident, l->identlen)) {
+		if ((w = calloc(1, sizeof(*w))) == NULL ||
+		    (w->frame = malloc(dispatch_out.len)) == NULL) {
+			free(w);
+			zmx_warn("%s %llu: dropped: out of memory",
+			    zmx_msg_name(rep->type),
+			    (unsigned long long)l->id);
+			return -ENOMEM;
+		}
+		memcpy(w->ident, l->ident, l->identlen);
+		w->identlen = l->identlen;
+		memcpy(w->frame, dispatch_out.data, dispatch_out.len);
+		w->len = dispatch_out.len;
+		*dispatch_wtail = w;
+		dispatch_wtail = &w->next;
+		dispatch_nwaiting++;
+		return 0;
+	}
+	r = zmx_flow_send(dispatch_sock, conn, l->ident, l->identlen,
+	    dispatch_out.data, dispatch_out.len);
+	if (dispatch_out.cap > 4 * ZMX_CHUNK)
+		zmx_buf_free(&dispatch_out);
+	return r;
+}
+
+int
+zmx_dispatch_later_flush(void)
+{
+	struct dispatch_wait **pp, *w, *v;
+	struct zmx_conn *conn;
+
+	for (pp = &dispatch_waiting; (w = *pp) != NULL;) {
+		conn = zmx_session_conn(w->ident, w->identlen);
+		if (conn != NULL && conn->held != NULL) {
+			pp = &w->next;
+			continue;
+		}
+		/* one of this peer's before it still waits: keep order */
+		for (v = dispatch_waiting; v != w; v = v->next)
+			if (v->identlen == w->identlen &&
+			    memcmp(v->ident, w->ident, w->identlen) == 0)
+				break;
+		if (v != w) {
+			pp = &w->next;
+			continue;
+		}
+		(void)zmx_flow_send(dispatch_sock, conn, w->ident,
+		    w->identlen, w->frame, w->len);
+		*pp = w->next;
+		if (dispatch_wtail == &w->next)
+			dispatch_wtail = pp;
+		dispatch_nwaiting--;
+		free(w->frame);
+		free(w);
+	}
+	return dispatch_nwaiting > 0;
 }
 
 int

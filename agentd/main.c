@@ -28,7 +28,9 @@
 #include "log.h"
 #include "msg.h"
 #include "op.h"
+#include "proc.h"
 #include "session.h"
+#include "stage.h"
 #include "uprec.h"
 #include "watch.h"
 #include "wire.h"
@@ -56,6 +58,8 @@ enum {
 	OPT_LINGER,
 	OPT_MAX_WATCHES,
 	OPT_MAX_WATCHES_PER_KEY,
+	OPT_MAX_PROCS,
+	OPT_STAGE_MAX,
 };
 
 static const struct option main_options[] = {
@@ -82,6 +86,8 @@ static const struct option main_options[] = {
 	    OPT_MAX_WATCHES },
 	{ "max-watches-per-key", required_argument,	NULL,
 	    OPT_MAX_WATCHES_PER_KEY },
+	{ "max-procs",		required_argument,	NULL, OPT_MAX_PROCS },
+	{ "stage-max",		required_argument,	NULL, OPT_STAGE_MAX },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
@@ -140,6 +146,9 @@ usage(FILE *f)
 "      --max-watches-per-session N  paths watched for a session's\n"
 "                                 invalidations (default 16384)\n"
 "      --max-watches-per-key N    the same for all of a key's (65536)\n"
+"      --max-procs N              commands running at once (default 64)\n"
+"      --stage-max BYTES          programs kept in the staging store\n"
+"                                 (default 2G; K, M, G suffixes)\n"
 "\n"
 "  -V, --version             print the version and exit\n"
 "  -h, --help                print this and exit\n"
@@ -222,6 +231,8 @@ static const struct main_limit {
 	{ OPT_LINGER, &zmx_limits.linger, NULL },
 	{ OPT_MAX_WATCHES, &zmx_limits.watches_per_session, NULL },
 	{ OPT_MAX_WATCHES_PER_KEY, &zmx_limits.watches_per_key, NULL },
+	{ OPT_MAX_PROCS, &zmx_limits.procs_per_key, NULL },
+	{ OPT_STAGE_MAX, NULL, &zmx_stage_max },
 };
 
 /* Sets the limit of option opt (one of main_limits) from arg. */
@@ -354,6 +365,8 @@ parse_args(int argc, char **argv, struct main_cfg *cfg)
 		case OPT_LINGER:
 		case OPT_MAX_WATCHES:
 		case OPT_MAX_WATCHES_PER_KEY:
+		case OPT_MAX_PROCS:
+		case OPT_STAGE_MAX:
 			if (parse_limit_opt(ch, optarg) < 0)
 				return -1;
 			break;
@@ -501,7 +514,7 @@ main(int argc, char **argv)
 	struct zmx_authkeys *ak = NULL;
 	struct zmx_keypair *kp = NULL;
 	struct signalfd_siginfo si;
-	zmq_pollitem_t items[4];
+	zmq_pollitem_t items[5];
 	sigset_t mask;
 	char why[1024], ep[1024], cookie_path[4200];
 	uint8_t cookie[ZMX_COOKIE_LEN];
@@ -509,7 +522,7 @@ main(int argc, char **argv)
 	void *ctx = NULL, *router = NULL, *zap = NULL;
 	time_t last_sweep = time(NULL), now;
 	int sfd = -1, nitems, i, r, status = EXIT_USAGE, stop = 0, wrote = 0;
-	int resume_ms = MAIN_RESUME_MS;
+	int resume_ms = MAIN_RESUME_MS, timeout;
 
 	zmx_log_init("agentd", NULL);
 	if (parse_args(argc, argv, &cfg) < 0)
@@ -541,6 +554,11 @@ main(int argc, char **argv)
 	}
 	if (zmx_uprec_open(cfg.state_dir, why, sizeof(why)) < 0) {
 		fprintf(stderr, "agentd: %s\n", why);
+		goto out;
+	}
+	if ((r = zmx_stage_open(cfg.state_dir)) < 0) {
+		fprintf(stderr, "agentd: staging store in %s: %s\n",
+		    cfg.state_dir, strerror(-r));
 		goto out;
 	}
 	if (ak == NULL) {
@@ -579,6 +597,10 @@ main(int argc, char **argv)
 	 * million must not make msgpack-c allocate for them */
 	zmx_msg_max_elements = 4096;
 	raise_fd_limit();
+	if ((r = zmx_proc_init()) < 0) {
+		fprintf(stderr, "agentd: epoll: %s\n", strerror(-r));
+		goto out;
+	}
 	if ((r = zmx_watch_init()) < 0)
 		zmx_warn("inotify: %s: sessions will cache nothing",
 		    strerror(-r));
@@ -621,6 +643,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	wrote = cfg.endpoint_file != NULL;
+	zmx_dispatch_init(router);
 	zmx_info("agentd %s listening on %s, %s", ZMX_VERSION, ep,
 	    ak ? "CURVE with authorized keys" : "loopback without keys");
 
@@ -634,8 +657,13 @@ main(int argc, char **argv)
 		if (zmx_watch_fd() >= 0)
 			items[nitems++] = (zmq_pollitem_t){ NULL,
 			    zmx_watch_fd(), ZMQ_POLLIN, 0 };
-		if (zmq_poll(items, nitems, zmx_flow_pending() ? resume_ms :
-		    MAIN_SWEEP_SECONDS * 1000) < 0) {
+		/* the commands' pipes, ptys and reapers */
+		items[nitems++] = (zmq_pollitem_t){ NULL, zmx_proc_fd(),
+		    ZMQ_POLLIN, 0 };
+		timeout = zmx_flow_pending() || zmx_dispatch_later_flush() ?
+		    resume_ms : MAIN_SWEEP_SECONDS * 1000;
+		timeout = zmx_proc_timeout(timeout);
+		if (zmq_poll(items, nitems, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			zmx_err("zmq_poll: %s", zmq_strerror(errno));
@@ -661,6 +689,9 @@ main(int argc, char **argv)
 			for (i = 0; i < MAIN_BATCH; i++)
 				if (zmx_dispatch_one(router) <= 0)
 					break;
+		/* output, input, exits; and held requests that may be
+		 * answered now or whose wait ran out */
+		zmx_proc_run();
 		zmx_watch_push(router);
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP)
@@ -680,8 +711,11 @@ main(int argc, char **argv)
 	}
 	status = stop ? 0 : EXIT_RUNTIME;
 out:
-	/* unfinished uploads' temp files go with the sessions */
+	/* unfinished uploads' temp files go with the sessions, and
+	 * their commands' trees */
 	zmx_session_free_all();
+	zmx_proc_fini();
+	zmx_stage_close();
 	zmx_uprec_close();
 	zmx_flow_fini();
 	zmx_watch_fini();

@@ -34,6 +34,8 @@ struct zmx_op_ctx {
 	const char		*path;		/* what the request is about */
 	const char		*to;		/* RENAME/LINK's second path */
 	int			 audit;		/* this request changes things */
+	int			 deferred;	/* answered later: no reply now
+						 * (zmx_dispatch_defer) */
 	char			 detail[512];
 
 	/* scratch owned by dispatch.c, reused: reply data, entries */

@@ -18,8 +18,10 @@
 #include "flow.h"
 #include "log.h"
 #include "op.h"
+#include "proc.h"
 #include "replies.h"
 #include "session.h"
+#include "stage.h"
 #include "watch.h"
 
 #define CONN_BUCKETS	4096
@@ -35,6 +37,7 @@ struct zmx_limits zmx_limits = {
 	.linger			= 30,
 	.watches_per_session	= 16384,
 	.watches_per_key	= 65536,
+	.procs_per_key		= 64,
 };
 
 /* All of this is written by the main loop only (agentd is one thread):
@@ -195,6 +198,8 @@ session_free(struct zmx_session *s)
 {
 	if (s == NULL)
 		return;
+	zmx_proc_session_free(s);
+	zmx_stage_drop(s);
 	zmx_op_put_drop_all(s);
 	zmx_op_lock_drop_all(s);
 	zmx_watch_session_free(s);

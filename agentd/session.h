@@ -34,6 +34,7 @@ struct zmx_limits {
 	int		 linger;	/* s a session outlives its connections */
 	int		 watches_per_session;	/* watch.c's, per session */
 	int		 watches_per_key;
+	int		 procs_per_key;		/* commands (proc.c) */
 };
 extern struct zmx_limits zmx_limits;
 

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "cookie.h"
@@ -73,7 +74,15 @@ usage(void)
 "     getxattr P NAME [nofollow] | listxattr P [nofollow]\n"
 "     setxattr P NAME VALUE [nofollow,create,replace]\n"
 "     removexattr P NAME [nofollow]\n"
-"     wait MS (with --invals: the INVALs that come meanwhile)\n");
+"     wait MS (with --invals: the INVALs that come meanwhile)\n"
+"     spawn H PATH CWD FLAGS [ARG...]  FLAGS: comma list of search, stage,\n"
+"         pipein, capture, tty=N, digest=HEX, rawargv=HEX, env=N=V, - none;\n"
+"         ARGs are argv from argv[0] (default: PATH)\n"
+"     pread_out H SEQ [WAIT] | pwrite_in H SEQ DATA [eof]\n"
+"     proc_ctl H signal|kill|winch|close|done|N [ARG [ARG2]]\n"
+"     drain H [WAIT] (pread_out from seq 0 to the exit, one line)\n"
+"     stage FILE [HEX] (whole file by 1 MiB chunks; the last reply)\n"
+"     stage_query HEX\n");
 	exit(REQ_EXIT_USAGE);
 }
 
@@ -251,6 +260,14 @@ print_reply(const struct zmx_msg *m)
 	case ZMX_MSG_INVAL:
 		printf("INVAL %s 0x%x", m->u.inval.path, m->u.inval.flags);
 		break;
+	case ZMX_MSG_OUTPUT:
+		printf("OUTPUT seq=%llu flags=0x%x status=%d out=",
+		    (unsigned long long)m->u.output.seq, m->u.output.flags,
+		    m->u.output.status);
+		print_escaped(m->u.output.out, m->u.output.out_len, 256);
+		printf(" err=");
+		print_escaped(m->u.output.err, m->u.output.err_len, 256);
+		break;
 	case ZMX_MSG_ENTRIES:
 		printf("ENTRIES");
 		if ((e = calloc(m->u.entries.ents_count + 1, sizeof(*e))) ==
@@ -272,6 +289,46 @@ print_reply(const struct zmx_msg *m)
 	}
 	printf("\n");
 	fflush(stdout);
+}
+
+/* The value of "name=" in the comma list s, or NULL (into buf). */
+static const char *
+opt_val(const char *s, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+	const char *p, *end;
+
+	for (p = s; p != NULL && *p; p = end ? end + 1 : NULL) {
+		end = strchr(p, ',');
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			snprintf(buf, len, "%.*s", (int)((end ? end :
+			    p + strlen(p)) - p - n - 1), p + n + 1);
+			return buf;
+		}
+		if (end == NULL)
+			break;
+	}
+	return NULL;
+}
+
+/* argv of a spawn: its strings, each with its NUL. */
+static void *
+join(int argc, char **argv, size_t *lenp)
+{
+	size_t len = 0;
+	char *b;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((b = malloc(len + 1)) == NULL)
+		exit(1);
+	*lenp = len;
+	for (len = 0, i = 0; i < argc; i++) {
+		strcpy(b + len, argv[i]);
+		len += strlen(argv[i]) + 1;
+	}
+	return b;
 }
 
 /* Builds the request for argv[0..argc); dies on bad usage. */
@@ -460,6 +517,98 @@ build(struct zmx_msg *m, int argc, char **argv)
 		m->u.removexattr.name = argv[2];
 		m->u.removexattr.flags = has(OPT(3), "nofollow") ?
 		    ZMX_NOFOLLOW : 0;
+	} else if (strcmp(op, "spawn") == 0) {
+		static char envbuf[4096], val[65536];
+		static void *av;
+		const char *v;
+		size_t n;
+
+		NEED(4);
+		m->type = ZMX_MSG_SPAWN;
+		m->u.spawn.h = num(argv[1], 0);
+		m->u.spawn.path = argv[2];
+		m->u.spawn.cwd = argv[3];
+		f = argv[4];
+		m->u.spawn.flags = (has(f, "search") ? ZMX_SPAWN_SEARCH : 0) |
+		    (has(f, "stage") ? ZMX_SPAWN_MAY_STAGE : 0) |
+		    (has(f, "pipein") ? ZMX_SPAWN_PIPE_IN : 0) |
+		    (has(f, "capture") ? ZMX_SPAWN_CAPTURE : 0);
+		if ((v = opt_val(f, "tty", val, sizeof(val))) != NULL)
+			m->u.spawn.tty = (uint32_t)num(v, 0);
+		m->u.spawn.rows = 24;
+		m->u.spawn.cols = 80;
+		m->u.spawn.umask = 022;
+		free(av);
+		if ((v = opt_val(f, "rawargv", val, sizeof(val))) != NULL) {
+			av = unhex(v, &n);
+			m->u.spawn.argv = av;
+			m->u.spawn.argv_len = n;
+		} else if (argc > 5) {
+			av = join(argc - 5, argv + 5, &n);
+			m->u.spawn.argv = av;
+			m->u.spawn.argv_len = n;
+		} else {
+			av = join(1, argv + 2, &n);
+			m->u.spawn.argv = av;
+			m->u.spawn.argv_len = n;
+		}
+		n = (size_t)snprintf(envbuf, sizeof(envbuf), "%s",
+		    "PATH=/usr/local/bin:/usr/bin:/bin") + 1;
+		if ((v = opt_val(f, "env", val, sizeof(val))) != NULL)
+			n += (size_t)snprintf(envbuf + n, sizeof(envbuf) - n,
+			    "%s", v) + 1;
+		m->u.spawn.env = envbuf;
+		m->u.spawn.env_len = n;
+		m->u.spawn.termios = "";
+		if ((v = opt_val(f, "digest", val, sizeof(val))) != NULL) {
+			static unsigned char *dg;
+
+			free(dg);
+			dg = unhex(v, &n);
+			m->u.spawn.digest = dg;
+			m->u.spawn.digest_len = n;
+		} else
+			m->u.spawn.digest = "";
+	} else if (strcmp(op, "pread_out") == 0) {
+		NEED(2);
+		m->type = ZMX_MSG_PREAD_OUT;
+		m->u.pread_out.h = num(argv[1], 0);
+		m->u.pread_out.seq = num(argv[2], 0);
+		m->u.pread_out.wait = argc > 3 ? (uint32_t)num(argv[3], 0) :
+		    1000;
+	} else if (strcmp(op, "pwrite_in") == 0) {
+		NEED(3);
+		m->type = ZMX_MSG_PWRITE_IN;
+		m->u.pwrite_in.h = num(argv[1], 0);
+		m->u.pwrite_in.seq = num(argv[2], 0);
+		m->u.pwrite_in.data = argv[3];
+		m->u.pwrite_in.data_len = strlen(argv[3]);
+		m->u.pwrite_in.flags = has(OPT(4), "eof") ? ZMX_IN_EOF : 0;
+	} else if (strcmp(op, "proc_ctl") == 0) {
+		static const char *ops[] = { "", "signal", "kill", "winch",
+		    "close", "done" };
+		unsigned k;
+
+		NEED(2);
+		m->type = ZMX_MSG_PROC_CTL;
+		m->u.proc_ctl.h = num(argv[1], 0);
+		for (k = 1; k < 6; k++)
+			if (strcmp(argv[2], ops[k]) == 0)
+				break;
+		m->u.proc_ctl.op = k < 6 ? k : (uint32_t)num(argv[2], 0);
+		m->u.proc_ctl.arg = argc > 3 ? (uint32_t)num(argv[3], 0) : 0;
+		m->u.proc_ctl.arg2 = argc > 4 ? (uint32_t)num(argv[4], 0) : 0;
+	} else if (strcmp(op, "stage_query") == 0) {
+		static unsigned char *dg;
+		size_t n;
+
+		NEED(1);
+		free(dg);
+		dg = unhex(argv[1], &n);
+		m->type = ZMX_MSG_STAGE;
+		m->u.stage.digest = dg;
+		m->u.stage.digest_len = n;
+		m->u.stage.data = "";
 	} else
 		die("unknown op '%s'", op);
 #undef NEED
@@ -511,6 +660,142 @@ await(void *sock, uint64_t id, int timeout_ms, int print)
 		zmx_frame_close(&f);
 		return r;
 	}
+}
+
+static unsigned char *read_file(const char *path, size_t *lenp);
+
+/* One request, its reply kept in *f (closed by the caller). 0, or
+ * -ETIMEDOUT. */
+static int
+call(void *sock, struct zmx_buf *buf, struct zmx_msg *m, uint64_t id,
+    struct zmx_frame *f, int timeout_ms)
+{
+	zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+	char why[256];
+
+	m->id = id;
+	if (zmx_wire_send(sock, m, buf, 0) < 0)
+		return -ETIMEDOUT;
+	for (;;) {
+		if (zmq_poll(&it, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		if (zmx_wire_recv(sock, f, ZMQ_DONTWAIT, why,
+		    sizeof(why)) < 0) {
+			zmx_frame_close(f);
+			continue;
+		}
+		if (f->msg.id == id)
+			return 0;
+		zmx_frame_close(f);
+	}
+}
+
+/* PREAD_OUT h from seq 0 until ZMX_OUT_EXIT (or an error), printed as
+ * one line: "EXIT status=N flags=0x.. out=... err=...". */
+static int
+drain(void *sock, struct zmx_buf *buf, uint64_t *id, uint64_t h,
+    uint32_t wait, int timeout)
+{
+	struct zmx_buf out = { 0 }, err = { 0 };
+	struct zmx_frame f = { 0 };
+	struct zmx_msg m;
+	uint64_t seq = 0;
+	int r, status = 0, chunks = 0;
+	uint32_t flags = 0;
+
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		m.type = ZMX_MSG_PREAD_OUT;
+		m.u.pread_out.h = h;
+		m.u.pread_out.seq = seq;
+		m.u.pread_out.wait = wait;
+		if ((r = call(sock, buf, &m, (*id)++, &f, timeout +
+		    (int)wait)) < 0)
+			return r;
+		if (f.msg.type != ZMX_MSG_OUTPUT) {
+			print_reply(&f.msg);
+			zmx_frame_close(&f);
+			break;
+		}
+		flags = f.msg.u.output.flags;
+		if (!(flags & ZMX_OUT_IDLE)) {
+			seq++;
+			chunks++;
+			if (out.len + f.msg.u.output.out_len > out.cap) {
+				out.cap = 2 * (out.len +
+				    f.msg.u.output.out_len) + 1;
+				out.data = realloc(out.data, out.cap);
+			}
+			memcpy(out.data + out.len, f.msg.u.output.out,
+			    f.msg.u.output.out_len);
+			out.len += f.msg.u.output.out_len;
+			if (err.len + f.msg.u.output.err_len > err.cap) {
+				err.cap = 2 * (err.len +
+				    f.msg.u.output.err_len) + 1;
+				err.data = realloc(err.data, err.cap);
+			}
+			memcpy(err.data + err.len, f.msg.u.output.err,
+			    f.msg.u.output.err_len);
+			err.len += f.msg.u.output.err_len;
+		}
+		status = f.msg.u.output.status;
+		zmx_frame_close(&f);
+		if (flags & ZMX_OUT_EXIT) {
+			printf("EXIT status=%d flags=0x%x outlen=%zu out=",
+			    status, flags, out.len);
+			print_escaped(out.data, out.len, 256);
+			printf(" err=");
+			print_escaped(err.data, err.len, 256);
+			printf("\n");
+			fflush(stdout);
+			break;
+		}
+	}
+	free(out.data);
+	free(err.data);
+	return 0;
+}
+
+/* Uploads file by 1 MiB chunks under its sha256 (or hex), printing the
+ * first error or the last reply. */
+static int
+stage(void *sock, struct zmx_buf *buf, uint64_t *id, const char *file,
+    const char *hex, int timeout)
+{
+	struct zmx_frame f = { 0 };
+	struct zmx_msg m;
+	unsigned char *data, *dg = NULL, sum[crypto_hash_sha256_BYTES];
+	size_t len, off = 0, n, dlen;
+	int r;
+
+	data = read_file(file, &len);
+	if (hex != NULL)
+		dg = unhex(hex, &dlen);
+	else {
+		crypto_hash_sha256(sum, data, len);
+		dlen = sizeof(sum);
+	}
+	do {
+		n = len - off < ZMX_CHUNK ? len - off : ZMX_CHUNK;
+		memset(&m, 0, sizeof(m));
+		m.type = ZMX_MSG_STAGE;
+		m.u.stage.digest = dg ? dg : sum;
+		m.u.stage.digest_len = dlen;
+		m.u.stage.off = off;
+		m.u.stage.data = data + off;
+		m.u.stage.data_len = n;
+		m.u.stage.size = len;
+		if ((r = call(sock, buf, &m, (*id)++, &f, timeout)) < 0)
+			break;
+		off += n;
+		if (f.msg.type != ZMX_MSG_OK || off >= len)
+			print_reply(&f.msg);
+		r = f.msg.type == ZMX_MSG_OK ? 0 : 1;
+		zmx_frame_close(&f);
+	} while (r == 0 && off < len);
+	free(data);
+	free(dg);
+	return r < 0 ? r : 0;
 }
 
 /* A HELLO joining session token, with the cookie when there is one. */
@@ -821,6 +1106,23 @@ main(int argc, char **argv)
 				die("%s: missing arguments", "wait");
 			/* nothing has id 0 but INVAL: this only waits */
 			(void)await(sock, 0, (int)num(argv[start + 1], 10), 0);
+			continue;
+		}
+		if (strcmp(argv[start], "drain") == 0 ||
+		    strcmp(argv[start], "stage") == 0) {
+			if (i - start < 2)
+				die("%s: missing arguments", argv[start]);
+			r = argv[start][0] == 'd' ? drain(sock, &buf, &id,
+			    num(argv[start + 1], 0), i - start > 2 ?
+			    (uint32_t)num(argv[start + 2], 0) : 1000, timeout) :
+			    stage(sock, &buf, &id, argv[start + 1], i - start > 2 ?
+			    argv[start + 2] : NULL, timeout);
+			if (r == -ETIMEDOUT) {
+				fprintf(stderr, "zmxreq: no answer from %s\n",
+				    ep);
+				status = REQ_EXIT_TIMEOUT;
+				goto out;
+			}
 			continue;
 		}
 		build(&m, i - start, argv + start);
