@@ -686,6 +686,9 @@ call(void *sock, struct zmx_buf *buf, struct zmx_msg *m, uint64_t id,
 		}
 		if (f->msg.id == id)
 			return 0;
+		if (f->msg.id == 0 && f->msg.type == ZMX_MSG_INVAL &&
+		    req_invals)
+			print_reply(&f->msg);
 		zmx_frame_close(f);
 	}
 }
