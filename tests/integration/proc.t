@@ -47,8 +47,13 @@ like "$out" "^ERROR ENOPKG nosuch-prog: not on agentd's machine" \
     "with ZMX_SPAWN_MAY_STAGE: ENOPKG, so the client stages it"
 printf '#!/nonexistent-interpreter\n' > "$R/ws/badinterp"
 chmod 755 "$R/ws/badinterp"
-out=$(req spawn 1 "$WS/badinterp" "$WS" capture,stage)
-like "$out" "^ERROR ENOENT" "a missing interpreter stays ENOENT, not ENOPKG"
+if [ "${ZMX_AGENTD_VALGRIND:-0}" = 1 ]; then
+	# valgrind cannot go on in a child whose execve failed late
+	ok 0 "# SKIP a missing interpreter: not under valgrind"
+else
+	out=$(req spawn 1 "$WS/badinterp" "$WS" capture,stage)
+	like "$out" "^ERROR ENOENT" "a missing interpreter stays ENOENT, not ENOPKG"
+fi
 printf 'echo x\n' > "$R/ws/noexec"
 chmod 644 "$R/ws/noexec"
 out=$(req spawn 1 "$WS/noexec" "$WS" capture)
