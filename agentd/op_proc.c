@@ -159,6 +159,8 @@ op_stage(struct zmx_op_ctx *c, const struct zmx_msg *m)
 	if (r == -EFBIG)
 		return zmx_op_fail(c, r, "stage %s: %llu bytes, more than "
 		    "agentd --stage-max", hex, (unsigned long long)st->size);
+	if (r == -ENOENT)
+		return zmx_op_fail(c, r, "stage %s: not staged", hex);
 	if (r == -EBADMSG)
 		return zmx_op_fail(c, r, "stage %s: the program's sha256 is "
 		    "not that", hex);

@@ -292,7 +292,7 @@ zmx_proc_count(const struct zmx_quota *q)
 	int n = 0;
 
 	for (p = proc_list; p != NULL; p = p->next)
-		n += p->s != NULL && p->s->quota == q;
+		n += p->s != NULL && p->s->quota == q && p->r > 0;
 	return n;
 }
 

@@ -14,7 +14,7 @@ fi
 
 # tests that drive many different programs through the shim, and
 # agentd's fault and abuse tests
-for t in coreutils bash python git faults abuse session identity; do
+for t in coreutils bash python git faults abuse session identity proc; do
 	f=$top/tests/integration/$t.t
 	[ -f "$f" ] || continue
 	out=$(ZMX_BUILD=$top/build-asan ZMX_ASAN=1 bash "$f" 2>&1)
@@ -23,7 +23,7 @@ for t in coreutils bash python git faults abuse session identity; do
 	[ $rc -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -30 |
 	    sed 's/^/#   /'
 done
-for t in coreutils python identity abuse; do
+for t in coreutils python identity abuse proc; do
 	f=$top/tests/integration/$t.t
 	[ -f "$f" ] || continue
 	out=$(ZMX_AGENTD_VALGRIND=1 ZMX_TIMEOUT_MS=30000 ZMX_FLOOD=300 \

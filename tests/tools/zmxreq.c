@@ -686,6 +686,9 @@ call(void *sock, struct zmx_buf *buf, struct zmx_msg *m, uint64_t id,
 		}
 		if (f->msg.id == id)
 			return 0;
+		if (f->msg.id == 0 && f->msg.type == ZMX_MSG_INVAL &&
+		    req_invals)
+			print_reply(&f->msg);
 		zmx_frame_close(f);
 	}
 }
@@ -726,16 +729,18 @@ drain(void *sock, struct zmx_buf *buf, uint64_t *id, uint64_t h,
 				    f.msg.u.output.out_len) + 1;
 				out.data = realloc(out.data, out.cap);
 			}
-			memcpy(out.data + out.len, f.msg.u.output.out,
-			    f.msg.u.output.out_len);
+			if (f.msg.u.output.out_len > 0)
+				memcpy(out.data + out.len, f.msg.u.output.out,
+				    f.msg.u.output.out_len);
 			out.len += f.msg.u.output.out_len;
 			if (err.len + f.msg.u.output.err_len > err.cap) {
 				err.cap = 2 * (err.len +
 				    f.msg.u.output.err_len) + 1;
 				err.data = realloc(err.data, err.cap);
 			}
-			memcpy(err.data + err.len, f.msg.u.output.err,
-			    f.msg.u.output.err_len);
+			if (f.msg.u.output.err_len > 0)
+				memcpy(err.data + err.len, f.msg.u.output.err,
+				    f.msg.u.output.err_len);
 			err.len += f.msg.u.output.err_len;
 		}
 		status = f.msg.u.output.status;
