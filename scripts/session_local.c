@@ -352,6 +352,8 @@ client_frame(struct client *c, const unsigned char *p, size_t len)
 			zmx_procs_spawn(c->serial, &m);
 			break;
 		}
+		if (zmx_procs_hold(c->serial, &m))
+			break;
 		if (m.type == ZMX_MSG_PROC_CTL)
 			zmx_procs_ctl(&m);
 		if (!zmx_attr_serve(c->serial, &m))

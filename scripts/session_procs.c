@@ -40,9 +40,19 @@ struct staged {
 	struct staged	*next;
 };
 
+/* A request for a command whose SPAWN is still on its way (behind a
+ * barrier, or staging): it goes once the command runs. */
+struct held {
+	struct zmx_buf	 req;
+	struct held	*next;
+};
+
 /* One SPAWN on its way. */
 struct job {
 	uint64_t	 serial, id;	/* the client and its request id */
+	uint64_t	 h;
+	struct held	*held, **held_tail;
+	struct job	*next;
 	struct zmx_buf	 req;		/* the client's SPAWN */
 	struct staged	*st;		/* the program as staged, or NULL */
 	int		 uploaded;	/* tried once */
@@ -54,12 +64,45 @@ struct job {
 
 static struct sproc *procs;
 static struct staged *stages;
+static struct job *jobs;	/* SPAWNs on their way */
 
 static void	send_spawn(struct job *j);
+
+/* The requests held for j's command go on (ok), or are refused. */
+static void
+release_held(struct job *j, int ok)
+{
+	struct held *x;
+	struct zmx_msg m;
+	char why[128];
+
+	while ((x = j->held) != NULL) {
+		j->held = x->next;
+		if (zmx_msg_decode(&m, x->req.data, x->req.len, why,
+		    sizeof(why)) == 0) {
+			if (ok)
+				zmx_local_forward(j->serial, &m);
+			else
+				zmx_local_error(j->serial, m.id, ESRCH,
+				    "the command did not start");
+		}
+		zmx_msg_close(&m);
+		zmx_buf_free(&x->req);
+		free(x);
+	}
+}
 
 static void
 job_free(struct job *j)
 {
+	struct job **pp;
+
+	for (pp = &jobs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	release_held(j, 0);
 	if (j->fd >= 0)
 		close(j->fd);
 	zmx_buf_free(&j->req);
@@ -283,6 +326,7 @@ spawned(void *arg, struct zmx_frame *rep, int err)
 			free(p);
 		rep->msg.id = j->id;
 		zmx_local_reply(j->serial, &rep->msg, -1);
+		release_held(j, 1);
 		job_free(j);
 		return;
 	}
@@ -358,7 +402,11 @@ zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m)
 	}
 	j->serial = serial;
 	j->id = m->id;
+	j->h = m->u.spawn.h;
 	j->fd = -1;
+	j->held_tail = &j->held;
+	j->next = jobs;
+	jobs = j;
 	if (zmx_msg_encode(m, &j->req) < 0) {
 		job_fail(j, ENOMEM, "session out of memory");
 		return;
@@ -370,6 +418,40 @@ zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m)
 	if (zmx_files_barrier(m, barrier_passed, j))
 		return;
 	send_spawn(j);
+}
+
+int
+zmx_procs_hold(uint64_t serial, const struct zmx_msg *m)
+{
+	struct held *x;
+	struct job *j;
+	uint64_t h;
+
+	switch (m->type) {
+	case ZMX_MSG_PREAD_OUT:
+		h = m->u.pread_out.h;
+		break;
+	case ZMX_MSG_PWRITE_IN:
+		h = m->u.pwrite_in.h;
+		break;
+	case ZMX_MSG_PROC_CTL:
+		h = m->u.proc_ctl.h;
+		break;
+	default:
+		return 0;
+	}
+	for (j = jobs; j != NULL; j = j->next)
+		if (j->h == h && j->serial == serial)
+			break;
+	if (j == NULL || (x = calloc(1, sizeof(*x))) == NULL)
+		return 0;
+	if (zmx_msg_encode(m, &x->req) < 0) {
+		free(x);
+		return 0;
+	}
+	*j->held_tail = x;
+	j->held_tail = &x->next;
+	return 1;
 }
 
 static void

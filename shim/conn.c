@@ -375,6 +375,12 @@ conn_fd(void)
 	return fd;
 }
 
+int
+zmx_conn_thread_fd(void)
+{
+	return t_fd;
+}
+
 static void
 conn_drop(void)
 {

@@ -31,6 +31,8 @@ int	zmx_conn_reply_err(const struct zmx_frame *rep, unsigned want);
 /* A new connection for the program an exec starts, without
  * close-on-exec (passed as ZMX_SESSION_FD=FD:SESSION_PID). fd or -errno. */
 int	zmx_conn_session_fd(void);
+/* This thread's connection, or -1 (a vfork child keeps it open). */
+int	zmx_conn_thread_fd(void);
 /* The session's pid, for ZMX_SESSION_FD; 0 if unknown. */
 long	zmx_conn_session_pid(void);
 

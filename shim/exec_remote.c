@@ -276,7 +276,11 @@ zmx_exec_remote(const char *file, int search, char *const argv[],
 	xargv[0] = (char *)(argv[0] ? argv[0] : file);
 	xargv[1] = "--attach";
 	xargv[2] = NULL;
+	/* a vfork child shares this thread's guard with its parent: it
+	 * must be left as the parent will find it */
+	zmx_tls.depth--;
 	real_execve(exec_path, xargv, xenv);
+	zmx_tls.depth++;
 	r = -errno;
 	zmx_err("%s: cannot run zmx-exec (%s): %s", file, exec_path,
 	    strerror(errno));

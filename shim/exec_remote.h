@@ -31,7 +31,8 @@ int	zmx_exec_spawn(const struct zmx_exec_plan *p, char *const argv[],
 
 /* An exec that runs remotely: execs zmx-exec and does not return, or
  * returns -errno (the exec fails as it would have on agentd's side);
- * 1 if the command runs locally (the caller execs it). */
+ * 1 if the command runs locally (the caller execs it). Called inside
+ * the guard, which it leaves for the exec itself. */
 int	zmx_exec_remote(const char *file, int search, char *const argv[],
 	    char *const envp[]);
 

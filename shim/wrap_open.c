@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "fs.h"
 #include "guard.h"
 #include "real.h"
@@ -113,9 +114,21 @@ creat64(const char *path, mode_t mode)
 	    O_WRONLY | O_CREAT | O_TRUNC | O_LARGEFILE, mode);
 }
 
+/* A vfork child that closes every fd before its exec (Python's
+ * subprocess does) must not close the connection it shares with the
+ * parent's thread: the exec of a remote command needs it. It is
+ * close-on-exec, so the program that follows never sees it. */
+static int
+keeps_conn(unsigned int fd)
+{
+	return zmx_vcwd_in_vfork() && (int)fd == zmx_conn_thread_fd();
+}
+
 ZMX_EXPORT int
 close(int fd)
 {
+	if (fd >= 0 && keeps_conn((unsigned int)fd))
+		return 0;
 	if (!zmx_guard_enter())
 		return real_close(fd);
 	return (int)zmx_guard_ret(zmx_fs_close(fd));
@@ -125,7 +138,19 @@ ZMX_EXPORT int
 close_range(unsigned int first, unsigned int last, int flags)
 {
 	unsigned int fd;
+	int keep = zmx_conn_thread_fd();
 
+	if (keep >= 0 && (unsigned int)keep >= first &&
+	    (unsigned int)keep <= last && keeps_conn((unsigned int)keep) &&
+	    !(flags & CLOSE_RANGE_CLOEXEC)) {
+		/* around it */
+		if ((unsigned int)keep > first &&
+		    close_range(first, (unsigned int)keep - 1, flags) < 0)
+			return -1;
+		if ((unsigned int)keep == ~0u)
+			return 0;
+		return close_range((unsigned int)keep + 1, last, flags);
+	}
 	if (!zmx_guard_enter())
 		return real_close_range(first, last, flags);
 	/* write back the remote ones one by one, then let the kernel do

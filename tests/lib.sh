@@ -136,22 +136,24 @@ zmx_start_agentd() {
 			mount --bind "$1/remote/ws" "$1/ws"
 			mount --bind "$1/remote/tmp" /tmp
 			mount -t tmpfs none "$1/local-only"
+			t=$1
 			shift
 			"$@" &
+			echo $! > "$t/agentd.started"
 			wait' sh "$T" $wrap "$T/agentd" -l 'tcp://127.0.0.1:*' \
 		    -E "$T/endpoint" -a "$T/audit.log" --state-dir "$T/state" \
 		    "$@" 2>>"$T/agentd.log" &
 		_ns_pid=$!
 		AGENTD_PID=
+		# unshare -> sh (pid 1 there) -> agentd, its only child once
+		# it said it started it
 		for _ in $(seq 1 200); do
-			# unshare -> sh (pid 1 there) -> agentd
-			_sh=$(cat /proc/$_ns_pid/task/*/children 2>/dev/null)
-			[ -n "$_sh" ] && AGENTD_PID=$(cat \
-			    /proc/${_sh%% *}/task/*/children 2>/dev/null)
-			AGENTD_PID=${AGENTD_PID%% *}
-			[ -n "$AGENTD_PID" ] && break
+			[ -s "$T/agentd.started" ] && break
 			sleep 0.02
 		done
+		_sh=$(cat /proc/$_ns_pid/task/*/children 2>/dev/null)
+		AGENTD_PID=$(cat /proc/${_sh%% *}/task/*/children 2>/dev/null)
+		AGENTD_PID=${AGENTD_PID%% *}
 	else
 		unshare -m -u --propagation private /bin/sh -c '
 			set -e
