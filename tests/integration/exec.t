@@ -121,6 +121,9 @@ while True:
 t.join()
 print("cat", got, p.wait())
 print("zmx-exec-hwm-kb", peak[0], file=sys.stderr)
+for l in open("/proc/%d/status" % os.getppid()):
+    if l.startswith("VmHWM:"):
+        print("session-hwm-kb", l.split()[1], file=sys.stderr)
 # stdout into a local file and into a remote one
 with open(sys.argv[1], "w") as f:
     subprocess.run(["hostname"], stdout=f)
@@ -137,6 +140,9 @@ hwm=$(awk '/zmx-exec-hwm-kb/ { print $2 }' "$T/streams.err")
 diag "zmx-exec peak RSS during 200 MB each way: ${hwm:-?} kB; agentd $(rss_kb "$AGENTD_PID" VmHWM) kB"
 [ -n "$hwm" ] && [ "$hwm" -lt 65536 ]
 ok $? "zmx-exec stays under 64 MB while 200 MB pass each way"
+shwm=$(awk '/session-hwm-kb/ { print $2 }' "$T/streams.err")
+[ -n "$shwm" ] && [ "$shwm" -lt 65536 ]
+ok $? "the session (zmx run) stays under 64 MB (${shwm:-?} kB)"
 ahwm=$(rss_kb "$AGENTD_PID" VmHWM)
 [ "${ahwm:-999999}" -lt 131072 ]
 ok $? "agentd stays under 128 MB (${ahwm:-?} kB)"
