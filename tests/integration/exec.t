@@ -284,12 +284,23 @@ out=$(zmx_run $PY "$T/timeout.py" 2>&1)
 is "$(echo $out)" "got TERM 9" "SIGTERM to the process group reaches the remote command's trap"
 
 out=$(ZMX_TIMEOUT_MS=10000 timeout 20 "$B/zmx" run -e "$EP" -C "$WS" -- \
-    bash -c 'sleep 304 > /dev/null 2>&1 & echo started' 2>&1)
+    bash -c 'sleep 304 > /dev/null 2>&1 & setsid sleep 304 > /dev/null 2>&1 < /dev/null & echo started' 2>&1)
 like "$out" "started" "a background command with its streams elsewhere returns at once"
 
 # after the session: nothing it started is left (agentd --linger 3)
 wait_gone '^sleep 30[34]'
 ok $? "no orphan on agentd once the session is over"
+
+# ---- the rules: where a command runs -------------------------------------------
+
+here=$(hostname)
+out=$(ZMX_TIMEOUT_MS=10000 "$B/zmx" run -e "$EP" -C "$WS" --local-commands -- \
+    bash -c 'hostname; cat .local-marker 2>&1 | head -c 20; echo' 2>&1)
+is "$(echo $out)" "$here cat: .local-marker: No" \
+    "--local-commands: commands run here, on the remote files"
+out=$(ZMX_TIMEOUT_MS=10000 "$B/zmx" run -e "$EP" -C "$WS" \
+    --local-command hostname -- bash -c 'hostname; uname -n' 2>&1)
+is "$(echo $out)" "$here zmx-remote" "--local-command hostname: only it runs here"
 
 # ---- a terminal: a remote pty ----------------------------------------------------
 

@@ -69,5 +69,31 @@ main(void)
 	    !p.any_remote, "only local rules: nothing remote");
 	is_str(where(&p, "/a/b"), "local", "and nothing matches remote");
 	zmx_policy_free(&p);
+
+	/* where commands run */
+	ok(zmx_policy_parse(&p, "remote /ws\nexec local git\n"
+	    "exec remote /opt/tools;exec local /usr/bin/make\nexec remote *",
+	    why, sizeof(why)) == 0 && p.nexec == 4, "exec rules");
+	ok(zmx_policy_exec(&p, "git") == 0, "a name: git local");
+	ok(zmx_policy_exec(&p, "/usr/bin/git") == 0, "by its last component");
+	ok(zmx_policy_exec(&p, "/opt/tools/bin/x") == 1,
+	    "a directory covers what is under it");
+	ok(zmx_policy_exec(&p, "/opt/toolsx") == 1, "'*' catches the rest");
+	ok(zmx_policy_exec(&p, "/usr/bin/make") == 0, "a path: that program");
+	zmx_policy_free(&p);
+	ok(zmx_policy_parse(&p, "exec local /opt/tools", why, sizeof(why)) ==
+	    0 && zmx_policy_exec(&p, "/opt/toolsx") == -1 &&
+	    zmx_policy_exec(&p, "make") == -1,
+	    "whole components only; no rule says: -1");
+	zmx_policy_free(&p);
+	ok(zmx_policy_parse(&p, "exec elsewhere x", why, sizeof(why)) ==
+	    -EINVAL, "exec needs local or remote (%s)", why);
+	zmx_policy_free(&p);
+	ok(zmx_policy_parse(&p, "exec local /a/../b", why, sizeof(why)) ==
+	    -EINVAL, "an exec path with .. is refused (%s)", why);
+	zmx_policy_free(&p);
+	ok(zmx_policy_parse(&p, "exec local", why, sizeof(why)) == -EINVAL,
+	    "exec without a program is refused (%s)", why);
+	zmx_policy_free(&p);
 	return tap_done();
 }
