@@ -222,6 +222,7 @@ zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 			    SESSION_LINGER_MS) {
 				zmx_files_flush_all();
 				zmx_locks_release_all();
+				zmx_procs_kill_all();
 				if (!zmx_link_busy() && !zmx_files_busy() &&
 				    !zmx_locks_busy())
 					break;

@@ -40,7 +40,8 @@ void	zmx_link_events(void);
 /* Retries on silence and fails what waited too long; returns the ms to
  * the next thing it has to do, or -1. */
 int	zmx_link_tick(void);
-int	zmx_link_busy(void);		/* requests in flight */
+int	zmx_link_busy(void);		/* requests in flight, but for
+					 * waits for a command's output */
 void	zmx_link_fini(void);
 
 struct zmx_link_stats {
@@ -84,6 +85,9 @@ void	zmx_procs_ctl(const struct zmx_msg *m);
 /* A client connection closed: the commands it started and did not see
  * end are killed on agentd, process tree and all. */
 void	zmx_procs_client_gone(uint64_t serial);
+/* The session ends: every command still running is killed on agentd,
+ * process tree and all (its zmx-exec then sees the session go). */
+void	zmx_procs_kill_all(void);
 void	zmx_procs_fini(void);
 
 /* ---- the attribute cache (session_attr.c) ---- */

@@ -58,6 +58,7 @@ static struct {
 	int		 polls;		/* PREAD_OUTs out: agentd holds them
 					 * until a command writes, so they
 					 * take no room in the window */
+	int		 npolls;	/* PREAD_OUTs in all, out or not */
 	int64_t		 quiet_since;	/* last sign of life, or first wait */
 	int		 retried;	/* this wait went to a new socket */
 	int64_t		 down_until;
@@ -117,7 +118,8 @@ zmx_link_fd(void)
 int
 zmx_link_busy(void)
 {
-	return L.busy + (L.failq != NULL);
+	/* a wait for a command's output is no work to finish */
+	return L.busy - L.npolls + (L.failq != NULL);
 }
 
 static struct lreq *
@@ -151,6 +153,8 @@ unlink_req(struct lreq *q)
 		L.unsent--;
 	else if (q->type == ZMX_MSG_PREAD_OUT)
 		L.polls--;
+	if (q->type == ZMX_MSG_PREAD_OUT)
+		L.npolls--;
 	L.busy--;
 }
 
@@ -276,6 +280,8 @@ zmx_link_call(struct zmx_msg *m, zmx_link_done_fn *fn, void *arg)
 	}
 	if (m->type < ZMX_MSG_MAX)
 		zmx_link_stats.req[m->type]++;
+	if (m->type == ZMX_MSG_PREAD_OUT)
+		L.npolls++;
 	q->hnext = L.bucket[q->id % LINK_BUCKETS];
 	L.bucket[q->id % LINK_BUCKETS] = q;
 	q->prev = L.tail;

@@ -51,6 +51,7 @@ struct held {
 struct job {
 	uint64_t	 serial, id;	/* the client and its request id */
 	uint64_t	 h;
+	int		 sent;		/* the SPAWN is out (not staging) */
 	struct held	*held, **held_tail;
 	struct job	*next;
 	struct zmx_buf	 req;		/* the client's SPAWN */
@@ -330,6 +331,7 @@ spawned(void *arg, struct zmx_frame *rep, int err)
 		job_free(j);
 		return;
 	}
+	j->sent = 0;
 	if (err != -ENOPKG) {
 		rep->msg.id = j->id;
 		zmx_local_reply(j->serial, &rep->msg, -1);
@@ -381,6 +383,7 @@ send_spawn(struct job *j)
 		m.u.spawn.digest = j->st->digest;
 		m.u.spawn.digest_len = ZMX_DIGEST_LEN;
 	}
+	j->sent = 1;
 	zmx_link_call(&m, spawned, j);
 	zmx_msg_close(&m);
 }
@@ -420,10 +423,85 @@ zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m)
 	send_spawn(j);
 }
 
+static struct job *
+job_find(uint64_t serial, uint64_t h)
+{
+	struct job *j;
+
+	for (j = jobs; j != NULL; j = j->next)
+		if (j->h == h && j->serial == serial)
+			return j;
+	return NULL;
+}
+
+static int
+hold(struct job *j, const struct zmx_msg *m)
+{
+	struct held *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return 0;
+	if (zmx_msg_encode(m, &x->req) < 0) {
+		free(x);
+		return 0;
+	}
+	*j->held_tail = x;
+	j->held_tail = &x->next;
+	return 1;
+}
+
+/* A request that went out right behind its command's SPAWN (so that the
+ * first output costs no round trip of its own). */
+struct early {
+	uint64_t	 serial, id, h;
+	struct zmx_buf	 req;
+};
+
+static void
+early_done(void *arg, struct zmx_frame *rep, int err)
+{
+	struct early *e = arg;
+	struct zmx_msg m;
+	struct sproc *p;
+	struct job *j;
+	char why[128];
+
+	if (err == 0 && zmx_msg_result(&rep->msg, ZMX_MSG_OK) == -ESRCH &&
+	    zmx_msg_decode(&m, e->req.data, e->req.len, why,
+	    sizeof(why)) == 0) {
+		/* it overtook its SPAWN, or the SPAWN is being staged: it
+		 * goes again behind it */
+		m.id = e->id;
+		for (p = procs; p != NULL && p->h != e->h; p = p->next)
+			;
+		if ((j = job_find(e->serial, e->h)) != NULL && hold(j, &m)) {
+			zmx_msg_close(&m);
+			goto out;
+		}
+		if (p != NULL) {
+			zmx_local_forward(e->serial, &m);
+			zmx_msg_close(&m);
+			goto out;
+		}
+		zmx_msg_close(&m);
+	}
+	if (err < 0)
+		zmx_local_error(e->serial, e->id, -err, "the session could "
+		    "not reach agentd");
+	else {
+		rep->msg.id = e->id;
+		zmx_local_reply(e->serial, &rep->msg, -1);
+	}
+out:
+	zmx_buf_free(&e->req);
+	free(e);
+}
+
 int
 zmx_procs_hold(uint64_t serial, const struct zmx_msg *m)
 {
-	struct held *x;
+	struct early *e;
+	struct zmx_msg copy;
 	struct job *j;
 	uint64_t h;
 
@@ -440,17 +518,22 @@ zmx_procs_hold(uint64_t serial, const struct zmx_msg *m)
 	default:
 		return 0;
 	}
-	for (j = jobs; j != NULL; j = j->next)
-		if (j->h == h && j->serial == serial)
-			break;
-	if (j == NULL || (x = calloc(1, sizeof(*x))) == NULL)
+	if ((j = job_find(serial, h)) == NULL)
 		return 0;
-	if (zmx_msg_encode(m, &x->req) < 0) {
-		free(x);
-		return 0;
+	if (!j->sent)
+		return hold(j, m);
+	/* the SPAWN is on its way: this one follows it at once */
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return hold(j, m);
+	if (zmx_msg_encode(m, &e->req) < 0) {
+		free(e);
+		return hold(j, m);
 	}
-	*j->held_tail = x;
-	j->held_tail = &x->next;
+	e->serial = serial;
+	e->id = m->id;
+	e->h = h;
+	copy = *m;
+	zmx_link_call(&copy, early_done, e);
 	return 1;
 }
 
@@ -496,6 +579,23 @@ zmx_procs_client_gone(uint64_t serial)
 		m.u.proc_ctl.op = ZMX_CTL_KILL_TREE;
 		zmx_link_call(&m, forgotten, NULL);
 		*pp = p->next;
+		free(p);
+	}
+}
+
+void
+zmx_procs_kill_all(void)
+{
+	struct zmx_msg m = { .type = ZMX_MSG_PROC_CTL };
+	struct sproc *p;
+
+	while ((p = procs) != NULL) {
+		zmx_info("session: ending: killing command %016llx",
+		    (unsigned long long)p->h);
+		m.u.proc_ctl.h = p->h;
+		m.u.proc_ctl.op = ZMX_CTL_KILL_TREE;
+		zmx_link_call(&m, forgotten, NULL);
+		procs = p->next;
 		free(p);
 	}
 }
