@@ -748,20 +748,21 @@ peek_uint(struct peek *k, size_t n, uint64_t *v)
 }
 
 /* The next element's header: its kind ('i' integer, 's' str or bin,
- * 'm' map, 'a' array) and its value, length or count. */
+ * 'm' map, 'a' array) and its value (a negative one as two's
+ * complement), length or count. */
 static int
-peek_next(struct peek *k, int *kind, int64_t *v)
+peek_next(struct peek *k, int *kind, uint64_t *v)
 {
-	unsigned c;
-	uint64_t u;
 	static const unsigned char ilen[] = { 1, 2, 4, 8 };
+	unsigned c;
+	size_t n;
 
 	if (k->p >= k->end)
 		return -1;
 	c = *k->p++;
+	*kind = 'i';
 	if (c <= 0x7f || c >= 0xe0) {
-		*kind = 'i';
-		*v = c <= 0x7f ? (int64_t)c : (int64_t)(int8_t)c;
+		*v = c <= 0x7f ? c : (uint64_t)(int64_t)(int8_t)c;
 		return 0;
 	}
 	if (c >= 0x80 && c <= 0x9f) {
@@ -769,42 +770,28 @@ peek_next(struct peek *k, int *kind, int64_t *v)
 		*v = c & 0x0f;
 		return 0;
 	}
-	if (c >= 0xa0 && c <= 0xbf) {
-		*kind = 's';
+	if (c >= 0xcc && c <= 0xd3) {
+		n = ilen[(c - 0xcc) & 3];
+		if (peek_uint(k, n, v) < 0)
+			return -1;
+		if (c >= 0xd0 && n < 8 && (*v >> (8 * n - 1)))
+			*v |= ~0ull << (8 * n);	/* sign-extend */
+		return 0;
+	}
+	*kind = 's';
+	if (c >= 0xa0 && c <= 0xbf)
 		*v = c & 0x1f;
-	} else if (c >= 0xcc && c <= 0xcf) {
-		if (peek_uint(k, ilen[c - 0xcc], &u) < 0 || u > INT64_MAX)
-			return -1;
-		*kind = 'i';
-		*v = (int64_t)u;
-		return 0;
-	} else if (c >= 0xd0 && c <= 0xd3) {
-		size_t n = ilen[c - 0xd0];
-
-		if (peek_uint(k, n, &u) < 0)
-			return -1;
-		*kind = 'i';
-		*v = n == 8 ? (int64_t)u : (int64_t)(u ^ (1ull << (8 * n - 1))) -
-		    (int64_t)(1ull << (8 * n - 1));
-		return 0;
-	} else if (c == 0xd9 || c == 0xc4) {
-		if (peek_uint(k, 1, &u) < 0)
-			return -1;
-		*kind = 's';
-		*v = (int64_t)u;
-	} else if (c == 0xda || c == 0xc5) {
-		if (peek_uint(k, 2, &u) < 0)
-			return -1;
-		*kind = 's';
-		*v = (int64_t)u;
-	} else if (c == 0xdb || c == 0xc6) {
-		if (peek_uint(k, 4, &u) < 0)
-			return -1;
-		*kind = 's';
-		*v = (int64_t)u;
-	} else
+	else if (c == 0xd9 || c == 0xc4)
+		n = 1;
+	else if (c == 0xda || c == 0xc5)
+		n = 2;
+	else if (c == 0xdb || c == 0xc6)
+		n = 4;
+	else
 		return -1;
-	if ((uint64_t)*v > (uint64_t)(k->end - k->p))
+	if (!(c >= 0xa0 && c <= 0xbf) && peek_uint(k, n, v) < 0)
+		return -1;
+	if (*v > (uint64_t)(k->end - k->p))
 		return -1;
 	return 0;
 }
@@ -815,8 +802,9 @@ zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
 {
 	struct peek k = { frame, (const unsigned char *)frame + len };
 	char name[32];
-	int64_t type, id, n, v;
-	int kind, i, err = EIO;
+	uint64_t type, id, n, v, klen, i;
+	const unsigned char *key;
+	int kind, err = EIO;
 
 	if (peek_next(&k, &kind, &n) < 0 || kind != 'a' || n != 3 ||
 	    peek_next(&k, &kind, &type) < 0 || kind != 'i' ||
@@ -824,15 +812,12 @@ zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
 	    peek_next(&k, &kind, &n) < 0 || kind != 'm')
 		return -EIO;
 	if (idp != NULL)
-		*idp = (uint64_t)id;
-	if (type == (int64_t)want)
+		*idp = id;
+	if (type == want)
 		return 0;
 	if (type != ZMX_MSG_ERROR)
 		return -EIO;
 	for (i = 0; i < n; i++) {
-		const unsigned char *key;
-		int64_t klen;
-
 		if (peek_next(&k, &kind, &klen) < 0 || kind != 's')
 			return -EIO;
 		key = k.p;
@@ -840,11 +825,13 @@ zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
 		if (peek_next(&k, &kind, &v) < 0 || (kind != 's' &&
 		    kind != 'i'))
 			return -EIO;
-		if (kind == 's' && klen == 7 && memcmp(key, "errname", 7) == 0 &&
-		    v > 0 && v < (int64_t)sizeof(name)) {
-			memcpy(name, k.p, (size_t)v);
-			name[v] = '\0';
-			err = zmx_err_from_name(name);
+		if (kind == 's' && klen == 7 && memcmp(key, "errname", 7) == 0) {
+			if (v > 0 && v < sizeof(name)) {
+				memcpy(name, k.p, (size_t)v);
+				name[v] = '\0';
+				err = zmx_err_from_name(name);
+			} else
+				err = EIO;
 		}
 		if (kind == 's')
 			k.p += v;
