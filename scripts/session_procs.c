@@ -47,6 +47,15 @@ struct held {
 	struct held	*next;
 };
 
+/* A request sent right behind its command's SPAWN, before the answer
+ * (agentd holds it until the command runs): kept as the client sent it,
+ * to be held after all if the SPAWN must be staged and sent again. */
+struct ahead {
+	uint64_t	 serial, id;	/* the client and its request id */
+	uint64_t	 h;
+	struct zmx_buf	 req;
+};
+
 /* One SPAWN on its way. */
 struct job {
 	uint64_t	 serial, id;	/* the client and its request id */
@@ -56,6 +65,8 @@ struct job {
 	struct zmx_buf	 req;		/* the client's SPAWN */
 	struct staged	*st;		/* the program as staged, or NULL */
 	int		 uploaded;	/* tried once */
+	int		 sent;		/* the SPAWN is on the link: the
+					 * requests for h may follow it */
 	int		 fd;		/* the local program, uploading */
 	off_t		 off, size;
 	int		 out;		/* STAGE chunks in flight */
@@ -336,6 +347,8 @@ spawned(void *arg, struct zmx_frame *rep, int err)
 		job_free(j);
 		return;
 	}
+	/* agentd forgot h: what comes for it waits for the next SPAWN */
+	j->sent = 0;
 	/* not on agentd: stage the local program, once */
 	if (zmx_msg_decode(&m, j->req.data, j->req.len, why,
 	    sizeof(why)) < 0) {
@@ -383,6 +396,7 @@ send_spawn(struct job *j)
 	}
 	zmx_link_call(&m, spawned, j);
 	zmx_msg_close(&m);
+	j->sent = 1;
 }
 
 static void
@@ -420,6 +434,69 @@ zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m)
 	send_spawn(j);
 }
 
+static struct job *
+job_find(uint64_t serial, uint64_t h)
+{
+	struct job *j;
+
+	for (j = jobs; j != NULL; j = j->next)
+		if (j->h == h && j->serial == serial)
+			return j;
+	return NULL;
+}
+
+/* The answer to a request sent ahead: the client's, unless agentd did
+ * not know h because its SPAWN failed and will be sent again (ENOPKG:
+ * staging), in which case the request waits for that SPAWN. */
+static void
+ahead_done(void *arg, struct zmx_frame *rep, int err)
+{
+	struct ahead *a = arg;
+	struct held *x;
+	struct job *j;
+
+	if (err == 0 && zmx_msg_result(&rep->msg, ZMX_MSG_OK) == -ESRCH &&
+	    (j = job_find(a->serial, a->h)) != NULL &&
+	    (x = calloc(1, sizeof(*x))) != NULL) {
+		x->req = a->req;
+		*j->held_tail = x;
+		j->held_tail = &x->next;
+		free(a);
+		return;
+	}
+	if (err < 0)
+		zmx_local_error(a->serial, a->id, -err, "the session could not "
+		    "reach agentd");
+	else {
+		rep->msg.id = a->id;
+		zmx_local_reply(a->serial, &rep->msg, -1);
+	}
+	zmx_buf_free(&a->req);
+	free(a);
+}
+
+/* m goes to agentd now, right behind its SPAWN: the command's first
+ * output then comes back with the SPAWN's answer, one round trip for
+ * both, rather than a second round trip after it. */
+static int
+send_ahead(uint64_t serial, uint64_t h, const struct zmx_msg *m)
+{
+	struct zmx_msg copy = *m;	/* its id becomes the session's */
+	struct ahead *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return 0;
+	a->serial = serial;
+	a->id = m->id;
+	a->h = h;
+	if (zmx_msg_encode(m, &a->req) < 0) {
+		free(a);
+		return 0;
+	}
+	zmx_link_call(&copy, ahead_done, a);
+	return 1;
+}
+
 int
 zmx_procs_hold(uint64_t serial, const struct zmx_msg *m)
 {
@@ -440,10 +517,11 @@ zmx_procs_hold(uint64_t serial, const struct zmx_msg *m)
 	default:
 		return 0;
 	}
-	for (j = jobs; j != NULL; j = j->next)
-		if (j->h == h && j->serial == serial)
-			break;
-	if (j == NULL || (x = calloc(1, sizeof(*x))) == NULL)
+	if ((j = job_find(serial, h)) == NULL)
+		return 0;
+	if (j->sent)
+		return send_ahead(serial, h, m);
+	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return 0;
 	if (zmx_msg_encode(m, &x->req) < 0) {
 		free(x);
