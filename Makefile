@@ -123,6 +123,11 @@ $(B)/tests/bench_session: tests/bench/bench_session.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lpthread -ldl
 
+# bench_cmd: a command's time, start to reaped exit, remote or over ssh
+$(B)/tests/bench_cmd: tests/bench/bench_cmd.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
+
 # bench_load: many clients and idle connections on agentd at once
 $(B)/tests/bench_load: $(B)/obj/tests/bench/bench_load.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -133,7 +138,7 @@ $(B)/tests/latproxy: tests/tools/latproxy.c
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -g -O2 -o $@ $< -lpthread
 
 bench: all $(B)/tests/bench_ops $(B)/tests/bench_session $(B)/tests/bench_load \
-	$(B)/tests/latproxy
+	$(B)/tests/bench_cmd $(B)/tests/latproxy
 	ZMX_BUILD=$(abspath $(B)) bash scripts/bench
 
 demo: all

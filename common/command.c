@@ -179,7 +179,7 @@ zmx_spawn_frames(const struct zmx_spawn *sp, char *buf, size_t room)
 	size_t blobs = strv_len(sp->argv) + strv_len(sp->envp);
 	char *argv0, *env0, *end;
 	mode_t um;
-	int r, fd;
+	int r, fd, i;
 
 	if (room < blobs + SPAWN_SLACK)
 		return -E2BIG;
@@ -221,11 +221,13 @@ zmx_spawn_frames(const struct zmx_spawn *sp, char *buf, size_t room)
 	b.cap = argv0 - buf;
 	if ((r = put_frame(&b, &m)) < 0)
 		return r;
-	m = (struct zmx_msg){ .type = ZMX_MSG_PREAD_OUT, .id = 2 };
-	m.u.pread_out.h = sp->h;
-	m.u.pread_out.seq = 0;
-	m.u.pread_out.wait = sp->wait;
-	if ((r = put_frame(&b, &m)) < 0)
-		return r;
+	for (i = 0; i < ZMX_SPAWN_READS; i++) {
+		m = (struct zmx_msg){ .type = ZMX_MSG_PREAD_OUT, .id = 2 + i };
+		m.u.pread_out.h = sp->h;
+		m.u.pread_out.seq = i;
+		m.u.pread_out.wait = sp->wait;
+		if ((r = put_frame(&b, &m)) < 0)
+			return r;
+	}
 	return (ssize_t)b.len;
 }

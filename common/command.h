@@ -16,14 +16,21 @@ struct zmx_spawn {
 	const char	*cwd;		/* agentd's name of the cwd */
 	char *const	*argv;
 	char *const	*envp;
-	uint32_t	 wait;		/* the first PREAD_OUT's wait, ms */
+	uint32_t	 wait;		/* the PREAD_OUTs' wait, ms */
 };
+
+/* PREAD_OUTs sent right behind the SPAWN, of chunks 0, 1 ... (ids 2,
+ * 3 ...): agentd makes a chunk as soon as a stream ends, so a command
+ * that prints nothing and exits takes two (stderr's end, then the exit);
+ * asked for together, both come back with the SPAWN's answer, one round
+ * trip for the whole command (DESIGN.md decision 7). */
+#define ZMX_SPAWN_READS	4
 
 /* The bytes zmx_spawn_frames() may need for these argv and envp. */
 size_t	zmx_spawn_room(char *const argv[], char *const envp[]);
 
-/* Writes the local leg's frames SPAWN (id 1) and PREAD_OUT of chunk 0
- * (id 2) into buf. The terminal, umask and signal dispositions are this
+/* Writes the local leg's frames SPAWN (id 1) and PREAD_OUT of chunks 0
+ * to ZMX_SPAWN_READS - 1 (ids 2 ...) into buf. The terminal, umask and signal dispositions are this
  * process's, read with raw syscalls; stdin is piped if fd 0 is open and
  * not the terminal. Returns the length, or -errno. */
 ssize_t	zmx_spawn_frames(const struct zmx_spawn *sp, char *buf, size_t room);

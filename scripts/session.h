@@ -76,8 +76,10 @@ void	zmx_local_error(uint64_t serial, uint64_t id, int err,
  * agentd has not got it; the answer goes back to the client. */
 void	zmx_procs_spawn(uint64_t serial, const struct zmx_msg *m);
 /* A client's request for a command whose SPAWN is still on its way:
- * 1 if it is held until the command runs (the shim sends the first
- * PREAD_OUT right behind the SPAWN), else 0. */
+ * 1 if the session took it, else 0. It is held until the command runs
+ * while the SPAWN waits (for write-backs, for staging); once the SPAWN
+ * went to agentd, it follows at once (the shim sends the first
+ * PREAD_OUT right behind the SPAWN). */
 int	zmx_procs_hold(uint64_t serial, const struct zmx_msg *m);
 /* A client's PROC_CTL, before it is forwarded (DONE: the command is
  * the client's no more). */

@@ -75,7 +75,10 @@ static struct {
 	unsigned char	*rb;
 	size_t		 rlen, rcap;
 	int		 sigfd;
-} X = { .fd = -1, .next_id = 3 };
+} X = { .fd = -1 };
+
+_Static_assert(OUT_WINDOW >= ZMX_SPAWN_READS,
+    "the window holds the PREAD_OUTs sent behind the SPAWN");
 
 static void
 die_link(const char *fmt, const char *what)
@@ -523,8 +526,8 @@ plan_cwd(char *out, size_t len)
 	return -1;
 }
 
-/* Starts the command (by hand, or for posix_spawn): SPAWN and the first
- * PREAD_OUT, then the SPAWN's answer. Exits 127/126 as a shell would if
+/* Starts the command (by hand, or for posix_spawn): SPAWN and the
+ * PREAD_OUTs behind it, then the SPAWN's answer. Exits 127/126 as a shell would if
  * agentd cannot run it. */
 static void
 spawn(char *path, uint32_t flags, char *cwd, char **argv)
@@ -648,17 +651,13 @@ main(int argc, char **argv)
 		die_link("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	if (attach) {
-		/* the shim sent SPAWN (id 1, answered) and PREAD_OUT of
-		 * chunk 0 (id 2), with the handle in ZMX_EXEC_H */
+		/* the shim sent SPAWN (id 1, answered) and the PREAD_OUTs
+		 * behind it, with the handle in ZMX_EXEC_H */
 		const char *h = getenv("ZMX_EXEC_H");
 
 		X.h = h ? strtoull(h, NULL, 16) : 0;
 		if (X.h == 0)
 			die_link("%s", "--attach without ZMX_EXEC_H");
-		X.out[0].busy = 1;
-		X.out[0].id = 2;
-		X.out[0].seq = 0;
-		X.out_ask = 1;
 	} else {
 		if (program == NULL) {
 			program = argv[a];
@@ -671,11 +670,15 @@ main(int argc, char **argv)
 			cwd = cwdbuf;
 		}
 		spawn(program, flags, cwd, argv + a);
-		X.out[0].busy = 1;
-		X.out[0].id = 2;
-		X.out[0].seq = 0;
-		X.out_ask = 1;
 	}
+	/* chunks 0 .. ZMX_SPAWN_READS - 1 are asked for, ids 2 ... */
+	for (i = 0; i < ZMX_SPAWN_READS; i++) {
+		X.out[i].busy = 1;
+		X.out[i].id = 2 + (uint64_t)i;
+		X.out[i].seq = (uint64_t)i;
+	}
+	X.out_ask = ZMX_SPAWN_READS;
+	X.next_id = 2 + ZMX_SPAWN_READS;
 	X.in_open = !(X.tty & 1) ? fcntl(0, F_GETFD) >= 0 : 1;
 	raw_on();
 	loop();

@@ -3,8 +3,8 @@
  * same process, an exec of zmx-exec: the shim first asks the session to
  * SPAWN the command (so that a program agentd cannot run fails this
  * exec with agentd's errno, as locally: bash then says "Permission
- * denied" and returns 126), sends the first PREAD_OUT behind it, and
- * hands zmx-exec the connection they went on. zmx-exec then streams the
+ * denied" and returns 126), sends the first PREAD_OUTs behind it
+ * (ZMX_SPAWN_READS), and hands zmx-exec the connection they went on. zmx-exec then streams the
  * command's stdin and output, forwards signals and dies as it did.
  *
  * This may run in a vfork child that shares the parent's memory: no
@@ -33,7 +33,7 @@
 #include "shim.h"
 #include "command.h"
 
-#define EXEC_FIRST_WAIT_MS	1000	/* the first PREAD_OUT's hold */
+#define EXEC_FIRST_WAIT_MS	1000	/* the first PREAD_OUTs' hold */
 
 extern char **environ;
 
@@ -260,7 +260,7 @@ zmx_exec_remote(const char *file, int search, char *const argv[],
 		return r == -ENOPKG ? -ENOENT : r;
 	}
 	/* zmx-exec takes over the connection: the command's answers to
-	 * come (the first PREAD_OUT is id 2) go there */
+	 * come (the first PREAD_OUTs are ids 2 ...) go there */
 	snprintf(fdvar, sizeof(fdvar), "ZMX_SESSION_FD=%d:%ld", fd,
 	    zmx_conn_session_pid());
 	xenv[n++] = fdvar;

@@ -22,7 +22,7 @@ const char *zmx_exec_path(void);
  * cwd is remote. */
 int	zmx_exec_plan(const char *file, int search, struct zmx_exec_plan *p);
 
-/* Sends SPAWN and the first PREAD_OUT on fd (a session connection) and
+/* Sends SPAWN and the first PREAD_OUTs on fd (a session connection) and
  * waits for the SPAWN's answer: 0, or -errno (ENOPKG: not on agentd and
  * nothing to stage). The command's handle goes into *hp. No
  * allocation. */
