@@ -164,6 +164,8 @@ buf_add(struct zmx_buf *b, const void *p, size_t len)
 	size_t cap;
 	char *d;
 
+	if (len == 0)
+		return 0;	/* an EOF alone: p may be NULL */
 	if (b->len + len > b->cap) {
 		for (cap = b->cap ? b->cap : 4096; cap < b->len + len;)
 			cap *= 2;
