@@ -24,7 +24,7 @@ struct zmx_spawn {
  * that prints nothing and exits takes two (stderr's end, then the exit);
  * asked for together, both come back with the SPAWN's answer, one round
  * trip for the whole command (DESIGN.md decision 7). */
-#define ZMX_SPAWN_READS	4
+#define ZMX_SPAWN_READS	8
 
 /* The bytes zmx_spawn_frames() may need for these argv and envp. */
 size_t	zmx_spawn_room(char *const argv[], char *const envp[]);

@@ -37,7 +37,7 @@
 #include "policy.h"
 #include "command.h"
 
-#define OUT_WINDOW	4		/* PREAD_OUTs out at once */
+#define OUT_WINDOW	8		/* PREAD_OUTs out at once */
 #define IN_WINDOW	4		/* PWRITE_INs out at once */
 #define IN_CHUNK	(256u << 10)	/* stdin bytes per PWRITE_IN */
 #define WAIT_MS		1000		/* how long agentd may hold one,
