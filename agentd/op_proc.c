@@ -17,7 +17,7 @@
 #include "strv.h"
 
 #define OP_SPAWN_FLAGS	(ZMX_SPAWN_SEARCH | ZMX_SPAWN_MAY_STAGE | \
-	ZMX_SPAWN_PIPE_IN | ZMX_SPAWN_CAPTURE)
+	ZMX_SPAWN_PIPE_IN | ZMX_SPAWN_CAPTURE | ZMX_SPAWN_MERGE_ERR)
 
 /* Every command request is refused on a read-only key. */
 static int

@@ -70,6 +70,9 @@ struct zmx_proc {
 	pid_t			 r, c;		/* reaper, command (0: not yet) */
 	struct proc_src		 src[SRC_N];
 	int			 pty;		/* master (== src[SRC_PTY].fd) */
+	int			 in_pty;	/* stdin is the pty */
+	int			 pty_err;	/* the pty's bytes are stderr's:
+						 * it serves fd 2, not fd 1 */
 
 	int			 started;	/* 0 pending, 1 runs */
 	uint64_t		 spawn_id;
@@ -314,7 +317,9 @@ watch_output(struct zmx_proc *p)
 static void
 read_stream(struct zmx_proc *p, struct proc_src *src)
 {
-	struct zmx_buf *b = src->kind == SRC_ERR ? &p->err : &p->out;
+	int is_err = src->kind == SRC_ERR ||
+	    (src->kind == SRC_PTY && p->pty_err);
+	struct zmx_buf *b = is_err ? &p->err : &p->out;
 	char tmp[PROC_READ];
 	size_t room;
 	ssize_t n;
@@ -330,13 +335,14 @@ read_stream(struct zmx_proc *p, struct proc_src *src)
 			continue;
 		/* EOF, EIO (a pty whose slave is closed everywhere) */
 		src_close(src);
-		if (src->kind == SRC_ERR)
+		if (is_err)
 			p->err_open--;
 		else
 			p->out_open--;
 		if (src->kind == SRC_PTY) {
 			p->pty = -1;
-			src_close(&p->src[SRC_IN]);	/* a dup of it */
+			if (p->in_pty)
+				src_close(&p->src[SRC_IN]);	/* a dup of it */
 		}
 		return;
 	}
@@ -546,7 +552,7 @@ pump_writes(struct zmx_proc *p)
 	}
 	if (p->inoff == p->in.len) {
 		p->in.len = p->inoff = 0;
-		if (p->in_eof && src->kind == SRC_IN && p->pty < 0)
+		if (p->in_eof && src->kind == SRC_IN && !p->in_pty)
 			src_close(src);		/* the command sees EOF */
 	}
 	if (src->fd >= 0)
@@ -621,6 +627,7 @@ zmx_proc_write(struct zmx_op_ctx *c, uint64_t id,
 {
 	struct zmx_proc *p;
 	struct proc_req *q;
+	size_t held;
 	int r;
 
 	if ((p = proc_find(c->s, m->h)) == NULL)
@@ -634,6 +641,19 @@ zmx_proc_write(struct zmx_op_ctx *c, uint64_t id,
 		return zmx_op_fail(c, -EINVAL, "stdin chunk %llu: the next "
 		    "is %llu", (unsigned long long)m->seq,
 		    (unsigned long long)p->in_next);
+	/* a client that writes on without waiting for its OKs is held to a
+	 * few MiB: what the command does not read is not agentd's to keep */
+	held = p->in.len - p->inoff;
+	for (q = p->ahead; q != NULL; q = q->next) {
+		if (q->seq == m->seq)
+			return zmx_op_fail(c, -EINVAL, "stdin chunk %llu sent "
+			    "twice ahead of its turn",
+			    (unsigned long long)m->seq);
+		held += q->len;
+	}
+	if (held + m->data_len > 4 * ZMX_PROC_IN_MAX)
+		return zmx_op_fail(c, -EAGAIN, "stdin: %zu bytes held already "
+		    "(wait for the OKs)", held);
 	if (m->seq > p->in_next) {
 		if ((q = calloc(1, sizeof(*q))) == NULL ||
 		    (m->data_len > 0 && (q->data = malloc(m->data_len)) ==
@@ -878,13 +898,15 @@ zmx_proc_spawn(struct zmx_op_ctx *c, uint64_t id, const struct zmx_msg_spawn *m,
 	    (r = proc_pipe(outp, 0)) < 0)
 		goto out;
 	if (!(m->tty & 4) && (m->flags & ZMX_SPAWN_CAPTURE) &&
+	    !((m->flags & ZMX_SPAWN_MERGE_ERR) && outp[1] >= 0) &&
 	    (r = proc_pipe(errp, 0)) < 0)
 		goto out;
 	if ((r = proc_pipe(failp, 0)) < 0)
 		goto out;
 	sp.fds[0] = m->tty & 1 ? slave : inp[0];
 	sp.fds[1] = m->tty & 2 ? slave : outp[1];
-	sp.fds[2] = m->tty & 4 ? slave : errp[1];
+	sp.fds[2] = m->tty & 4 ? slave : errp[1] >= 0 ? errp[1] :
+	    (m->flags & ZMX_SPAWN_MERGE_ERR) ? outp[1] : -1;
 	sp.slave = slave;
 	sp.errw = failp[1];
 	sp.cwd = cwd;
@@ -921,8 +943,11 @@ zmx_proc_spawn(struct zmx_op_ctx *c, uint64_t id, const struct zmx_msg_spawn *m,
 	failp[0] = -1;
 	p->src[SRC_OUT].fd = outp[0];
 	p->src[SRC_ERR].fd = errp[0];
-	p->out_open = (outp[0] >= 0) + (master >= 0);
-	p->err_open = errp[0] >= 0;
+	/* the pty's bytes go where the client's terminal is */
+	p->in_pty = (m->tty & 1) != 0;
+	p->pty_err = master >= 0 && !(m->tty & 2) && (m->tty & 4);
+	p->out_open = (outp[0] >= 0) + (master >= 0 && !p->pty_err);
+	p->err_open = (errp[0] >= 0) + (master >= 0 && p->pty_err);
 	outp[0] = errp[0] = -1;
 	if (master >= 0) {
 		p->src[SRC_PTY].fd = master;
@@ -931,7 +956,8 @@ zmx_proc_spawn(struct zmx_op_ctx *c, uint64_t id, const struct zmx_msg_spawn *m,
 		    F_DUPFD_CLOEXEC, 3)) < 0)
 			p->src[SRC_IN].fd = -1;
 		master = -1;
-	} else {
+	}
+	if (!(m->tty & 1)) {
 		p->src[SRC_IN].fd = inp[1];
 		inp[1] = -1;
 	}

@@ -8,6 +8,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -90,7 +91,16 @@ zmx_spawn_ttys(void)
 	for (fd = 0; fd < 3; fd++)
 		if (is_tty(fd))
 			bits |= 1u << fd;
-	return bits;
+	return (bits & 1) && (bits & 6) ? bits : 0;
+}
+
+/* Whether fds 1 and 2 are one open file (2>&1): kcmp(2), a raw call. */
+static int
+same_file(int a, int b)
+{
+	long pid = syscall(SYS_getpid);
+
+	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
 
 /* Appends the strings of v, each with its NUL, at *at. */
@@ -131,8 +141,8 @@ put_env(char *at, char *end, char *const envp[])
 }
 
 /* Signals ignored and blocked, as a remote command inherits them. */
-static void
-dispositions(uint64_t *ign, uint64_t *blocked)
+void
+zmx_spawn_dispositions(uint64_t *ign, uint64_t *blocked)
 {
 	struct { void *handler; unsigned long flags; void *restorer;
 	    uint64_t mask; } sa;
@@ -214,7 +224,13 @@ zmx_spawn_frames(const struct zmx_spawn *sp, char *buf, size_t room)
 	}
 	if (!(s->tty & 1) && syscall(SYS_fcntl, 0, F_GETFD) >= 0)
 		s->flags |= ZMX_SPAWN_PIPE_IN;
-	dispositions(&s->sigign, &s->sigmask);
+	if (!(s->tty & 6) && same_file(1, 2))
+		s->flags |= ZMX_SPAWN_MERGE_ERR;
+	if (sp->have_sig) {
+		s->sigign = sp->sigign;
+		s->sigmask = sp->sigmask;
+	} else
+		zmx_spawn_dispositions(&s->sigign, &s->sigmask);
 	s->digest = "";
 	b.data = buf;
 	b.len = 0;

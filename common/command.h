@@ -17,6 +17,9 @@ struct zmx_spawn {
 	char *const	*argv;
 	char *const	*envp;
 	uint32_t	 wait;		/* the PREAD_OUTs' wait, ms */
+	int		 have_sig;	/* sigign/sigmask given, not this
+					 * process's (zmx-exec's own differ) */
+	uint64_t	 sigign, sigmask;
 };
 
 /* PREAD_OUTs sent right behind the SPAWN, of chunks 0, 1 ... (ids 2,
@@ -30,9 +33,11 @@ struct zmx_spawn {
 size_t	zmx_spawn_room(char *const argv[], char *const envp[]);
 
 /* Writes the local leg's frames SPAWN (id 1) and PREAD_OUT of chunks 0
- * to ZMX_SPAWN_READS - 1 (ids 2 ...) into buf. The terminal, umask and signal dispositions are this
- * process's, read with raw syscalls; stdin is piped if fd 0 is open and
- * not the terminal. Returns the length, or -errno. */
+ * to ZMX_SPAWN_READS - 1 (ids 2 ...) into buf. The terminal, umask and
+ * signal dispositions are this process's, read with raw syscalls; stdin
+ * is piped if fd 0 is open and not the terminal; fds 1 and 2 that are
+ * one open file stay one (ZMX_SPAWN_MERGE_ERR: their bytes keep their
+ * order). Returns the length, or -errno. */
 ssize_t	zmx_spawn_frames(const struct zmx_spawn *sp, char *buf, size_t room);
 
 /* Whether NAME=VALUE crosses to a remote command: 0 if it is the
@@ -43,7 +48,12 @@ int	zmx_spawn_env_keep(const char *entry);
  * none is left (the variable is dropped), else its length. */
 size_t	zmx_spawn_preload(const char *entry, char *out, size_t outlen);
 
-/* Which of fds 0, 1, 2 are a terminal (bits 0x1, 0x2, 0x4). */
+/* Which of fds 0, 1, 2 get the remote pty (bits 0x1, 0x2, 0x4): those
+ * that are a terminal here, when stdin is one and stdout or stderr is
+ * too; else none (a pty that only echoes, or only writes, would mix
+ * what the terminal shows into a pipe's bytes). */
 uint32_t zmx_spawn_ttys(void);
+/* This process's ignored and blocked signals (bit n-1: signal n). */
+void	zmx_spawn_dispositions(uint64_t *ign, uint64_t *blocked);
 
 #endif

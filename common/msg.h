@@ -81,6 +81,8 @@
 #define ZMX_SPAWN_CAPTURE	0x8	/* stdout/stderr (those not on the
 					 * pty) come back in OUTPUT; else the
 					 * command's go to /dev/null */
+#define ZMX_SPAWN_MERGE_ERR	0x10	/* fd 2 is fd 1 (the client's were
+					 * one open file): one pipe, in order */
 #define ZMX_DIGEST_LEN		32	/* SPAWN/STAGE digest: sha256 */
 
 /* OUTPUT flags. The last OUTPUT of a command has ZMX_OUT_EXIT and comes

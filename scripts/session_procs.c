@@ -52,6 +52,8 @@ struct job {
 	uint64_t	 serial, id;	/* the client and its request id */
 	uint64_t	 h;
 	int		 sent;		/* the SPAWN is out (not staging) */
+	int		 orphan;	/* its client is gone: kill it once it
+					 * runs */
 	struct held	*held, **held_tail;
 	struct job	*next;
 	struct zmx_buf	 req;		/* the client's SPAWN */
@@ -68,6 +70,7 @@ static struct staged *stages;
 static struct job *jobs;	/* SPAWNs on their way */
 
 static void	send_spawn(struct job *j);
+static zmx_link_done_fn	forgotten;
 
 /* The requests held for j's command go on (ok), or are refused. */
 static void
@@ -314,7 +317,16 @@ spawned(void *arg, struct zmx_frame *rep, int err)
 		job_fail(j, -err, "the session could not reach agentd");
 		return;
 	}
-	if ((err = zmx_msg_result(&rep->msg, ZMX_MSG_OK)) == 0) {
+	if ((err = zmx_msg_result(&rep->msg, ZMX_MSG_OK)) == 0 && j->orphan) {
+		/* its zmx-exec died while the SPAWN waited */
+		m = (struct zmx_msg){ .type = ZMX_MSG_PROC_CTL };
+		m.u.proc_ctl.h = j->h;
+		m.u.proc_ctl.op = ZMX_CTL_KILL_TREE;
+		zmx_link_call(&m, forgotten, NULL);
+		job_free(j);
+		return;
+	}
+	if (err == 0) {
 		if ((p = calloc(1, sizeof(*p))) != NULL &&
 		    zmx_msg_decode(&m, j->req.data, j->req.len, why,
 		    sizeof(why)) == 0) {
@@ -565,7 +577,11 @@ zmx_procs_client_gone(uint64_t serial)
 {
 	struct sproc **pp, *p;
 	struct zmx_msg m = { .type = ZMX_MSG_PROC_CTL };
+	struct job *j;
 
+	for (j = jobs; j != NULL; j = j->next)
+		if (j->serial == serial)
+			j->orphan = 1;
 	for (pp = &procs; (p = *pp) != NULL; ) {
 		if (p->serial != serial) {
 			pp = &p->next;

@@ -47,6 +47,7 @@
 
 static const char *prog = "zmx-exec";	/* the command, in messages */
 static uint32_t wait_ms = WAIT_MS;
+static uint64_t sig_ign, sig_mask;	/* ours as we started */
 
 static struct {
 	int		 fd;		/* the session connection */
@@ -249,8 +250,8 @@ finish(int status)
 static int
 take_output(const struct zmx_msg_output *o)
 {
-	/* the pty's bytes go where the terminal is */
-	deliver(X.tty & 2 || !(X.tty & 4) ? 1 : 2, o->out, o->out_len);
+	/* agentd put the pty's bytes with the stream of the fd it serves */
+	deliver(1, o->out, o->out_len);
 	deliver(2, o->err, o->err_len);
 	if ((o->flags & ZMX_OUT_IN_CLOSED) && X.in_open) {
 		X.in_open = 0;
@@ -535,7 +536,8 @@ spawn(char *path, uint32_t flags, char *cwd, char **argv)
 	extern char **environ;
 	struct zmx_spawn sp = {
 		.path = path, .flags = flags, .cwd = cwd, .argv = argv,
-		.envp = environ, .wait = wait_ms,
+		.envp = environ, .wait = wait_ms, .have_sig = 1,
+		.sigign = sig_ign, .sigmask = sig_mask,
 	};
 	size_t room = zmx_spawn_room(argv, environ);
 	unsigned char hdr[ZMX_LOCAL_HDR];
@@ -607,6 +609,9 @@ main(int argc, char **argv)
 	const char *t;
 	uint32_t flags = ZMX_SPAWN_MAY_STAGE;
 	int i, a, attach = 0;
+
+	/* what the command is to inherit, before we change ours */
+	zmx_spawn_dispositions(&sig_ign, &sig_mask);
 
 	for (a = 1; a < argc && argv[a][0] == '-'; a++) {
 		if (strcmp(argv[a], "--") == 0) {

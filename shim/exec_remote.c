@@ -197,7 +197,7 @@ spawn_answer(int fd)
 {
 	unsigned char hdr[ZMX_LOCAL_HDR], body[8192];
 	uint32_t len;
-	uint64_t id;
+	uint64_t id = 0;
 	int r;
 
 	if ((r = recv_all(fd, hdr, sizeof(hdr))) < 0)

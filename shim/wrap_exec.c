@@ -449,6 +449,13 @@ popen(const char *cmd, const char *mode)
 		theirs = t;
 	}
 	posix_spawn_file_actions_adddup2(&fa, theirs, rd ? 1 : 0);
+	/* the streams of earlier popens are not the new shell's (POSIX) */
+	pthread_mutex_lock(&popen_lock);
+	for (i = 0; i < POPEN_MAX; i++)
+		if (popens[i].f != NULL && fileno(popens[i].f) > 2)
+			posix_spawn_file_actions_addclose(&fa,
+			    fileno(popens[i].f));
+	pthread_mutex_unlock(&popen_lock);
 	r = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	real_close(theirs);

@@ -147,6 +147,10 @@ ahwm=$(rss_kb "$AGENTD_PID" VmHWM)
 [ "${ahwm:-999999}" -lt 131072 ]
 ok $? "agentd stays under 128 MB (${ahwm:-?} kB)"
 
+# stdout and stderr that are one open file keep their order
+out=$(zmx_run bash -c "sh -c 'for i in 1 2 3; do echo o\$i; echo e\$i >&2; done' > both.txt 2>&1; cat both.txt" 2>&1)
+is "$(echo $out)" "o1 e1 o2 e2 o3 e3" "2>&1 into one file: the lines in order"
+
 # ---- a file a command made is seen at once -----------------------------------
 
 cat > "$T/fresh.py" <<'P'
@@ -178,6 +182,11 @@ if cc -o "$T/spawner" "$top/tests/progs/spawner.c" 2>"$T/cc.err"; then
 		esac
 		is "$(echo $out)" "$want" "$way runs the command remotely"
 	done
+	sigs='grep -E "^Sig(Blk|Ign)" /proc/self/status'
+	a=$(zmx_run "$T/spawner" posix_spawnp sh -c "$sigs" 2>&1 | tr '\n' ' ')
+	b=$(zmx_run "$T/spawner" execvp sh -c "$sigs" 2>&1 | tr '\n' ' ')
+	is "${a% posix_spawnp*}" "${b% execvp*}" \
+	    "posix_spawn passes the program's signal state, not zmx-exec's"
 	out=$(zmx_run "$T/spawner" execve ./noexec 2>&1)
 	is "$out" "execve: error Permission denied" "execve of a non-executable: EACCES from agentd"
 	out=$(zmx_run "$T/spawner" vfork ./missing 2>&1)
@@ -332,6 +341,13 @@ if command -v tmux > /dev/null; then
 	like "$pane" "after-sleep-130" "Ctrl-C interrupts the remote sleep"
 	tmux -S "$sock" send-keys "exit" Enter
 	sleep 1
+	# back in the local shell: a pipe into a remote command whose
+	# stdout is the terminal
+	tmux -S "$sock" send-keys "echo hi | wc -c; tty -s < /dev/null; echo tty-\$?" Enter
+	sleep 2
+	pane=$(tmux -S "$sock" capture-pane -p)
+	like "$pane" "^3\$" "a pipe into a remote command on a terminal: its stdin is the pipe"
+	like "$pane" "tty-1" "a command whose stdin is not a terminal gets no pty"
 	tmux -S "$sock" kill-server 2>/dev/null
 else
 	ok 0 "# SKIP no tmux"
