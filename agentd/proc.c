@@ -83,6 +83,9 @@ struct zmx_proc {
 	struct zmx_buf		 out, err;	/* unasked output */
 	int			 out_open, err_open;	/* sources left */
 	int			 exited, status, in_closed;
+	int64_t			 exited_at;	/* ms, when exited became 1 */
+	int			 ended;		/* told ENDED: the streams stayed
+						 * open past the grace */
 	uint64_t		 next_seq;	/* the next chunk to make */
 	uint32_t		 last_flags;
 	int			 exit_sent;
@@ -362,6 +365,8 @@ flags_now(const struct zmx_proc *p)
 	if ((f & (ZMX_OUT_EOF_OUT | ZMX_OUT_EOF_ERR)) ==
 	    (ZMX_OUT_EOF_OUT | ZMX_OUT_EOF_ERR) && p->exited)
 		f |= ZMX_OUT_EXIT;
+	else if (p->ended)
+		f |= ZMX_OUT_ENDED;
 	if (p->in_closed)
 		f |= ZMX_OUT_IN_CLOSED;
 	return f;
@@ -383,7 +388,7 @@ send_chunk(struct zmx_proc *p, const struct zmx_later *to,
 		rep.u.output.err = k->err;
 		rep.u.output.err_len = k->errlen;
 		rep.u.output.status = k->status;
-	} else if (flags & ZMX_OUT_EXIT)
+	} else if (flags & (ZMX_OUT_EXIT | ZMX_OUT_ENDED))
 		rep.u.output.status = p->status;
 	rep.u.output.flags = flags;
 	(void)zmx_dispatch_later(to, &rep);
@@ -420,10 +425,10 @@ make_chunk(struct zmx_proc *p)
 	k->seq = p->next_seq++;
 	k->used = 1;
 	k->flags = flags_now(p);
-	if (k->flags & ZMX_OUT_EXIT) {
+	if (k->flags & (ZMX_OUT_EXIT | ZMX_OUT_ENDED))
 		k->status = p->status;
+	if (k->flags & ZMX_OUT_EXIT)
 		p->exit_sent = 1;
-	}
 	p->last_flags = k->flags;
 	watch_output(p);
 	return k;
@@ -439,6 +444,12 @@ pump_reads(struct zmx_proc *p, int64_t now)
 
 	if (p->started != 1)
 		return;
+	/* its first process ended and a stream is still held (a
+	 * background job's): after a grace in which the streams of a
+	 * command that left nothing behind reach their end */
+	if (p->exited && !p->ended && (p->out_open || p->err_open) &&
+	    now >= p->exited_at + ZMX_PROC_ENDED_MS)
+		p->ended = 1;
 	while (again) {
 		again = 0;
 		for (qq = &p->reads; (q = *qq) != NULL;) {
@@ -762,6 +773,7 @@ read_ctl(struct zmx_proc *p)
 			p->c = n.val;
 		else if (n.what == ZMX_REAPER_STATUS && !p->exited) {
 			p->exited = 1;
+			p->exited_at = now_ms();
 			p->status = n.val;
 			if (p->started != 1 || p->s == NULL)
 				continue;
@@ -786,6 +798,7 @@ read_ctl(struct zmx_proc *p)
 		p->r = 0;
 	if (!p->exited) {
 		p->exited = 1;
+		p->exited_at = now_ms();
 		p->status = SIGKILL;	/* as if killed: no status came */
 	}
 }
@@ -1127,10 +1140,14 @@ zmx_proc_timeout(int max)
 	struct proc_req *q;
 	int64_t now = now_ms(), t = max;
 
-	for (p = proc_list; p != NULL; p = p->next)
+	for (p = proc_list; p != NULL; p = p->next) {
 		for (q = p->reads; q != NULL; q = q->next)
 			if (q->deadline - now < t)
 				t = q->deadline - now;
+		if (p->exited && !p->ended && (p->out_open || p->err_open) &&
+		    p->exited_at + ZMX_PROC_ENDED_MS - now < t)
+			t = p->exited_at + ZMX_PROC_ENDED_MS - now;
+	}
 	return t < 0 ? 0 : (int)t;
 }
 

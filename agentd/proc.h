@@ -20,6 +20,8 @@ struct zmx_session;
 #define ZMX_PROC_AHEAD		64		/* seqs a request may run ahead */
 #define ZMX_PROC_WAIT_MAX	5000		/* ms a PREAD_OUT is held */
 #define ZMX_PROC_READS		16		/* PREAD_OUTs held per command */
+#define ZMX_PROC_ENDED_MS	100		/* streams held this long after
+						 * the command ended: ENDED */
 
 /* The epoll instance the commands' fds are on. 0 or -errno. */
 int	zmx_proc_init(void);

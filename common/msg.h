@@ -92,6 +92,9 @@
 #define ZMX_OUT_EXIT		0x4	/* the command ended: status */
 #define ZMX_OUT_IDLE		0x8	/* nothing yet: ask seq again */
 #define ZMX_OUT_IN_CLOSED	0x10	/* the command closed its stdin */
+#define ZMX_OUT_ENDED		0x20	/* its first process ended (status)
+					 * but what it left holds a stream:
+					 * more output may follow */
 
 /* PWRITE_IN flags */
 #define ZMX_IN_EOF		0x1	/* close the command's stdin after */

@@ -72,6 +72,8 @@ static struct {
 	uint32_t	 tty;
 	int		 raw;
 	struct termios	 saved;
+	int		 shadow;	/* the command ended, its leftovers
+					 * did not: their output goes on here */
 	/* input buffer from the session */
 	unsigned char	*rb;
 	size_t		 rlen, rcap;
@@ -225,10 +227,10 @@ deliver(int fd, const void *p, size_t len)
 	}
 }
 
+/* Exits as the command did. */
 static void
-finish(int status)
+exit_as(int status)
 {
-	ctl(ZMX_CTL_DONE, 0, 0);
 	raw_off();
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
@@ -246,6 +248,35 @@ finish(int status)
 	exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_LINK);
 }
 
+static void
+finish(int status)
+{
+	ctl(ZMX_CTL_DONE, 0, 0);
+	if (X.shadow)
+		_exit(0);	/* the leftovers' streams ended */
+	exit_as(status);
+}
+
+/* The command ended but left processes that hold its streams (a
+ * background job): as locally, whoever waits for the command is told
+ * now, and the streams stay open until those end. A child of ours
+ * (the shadow) keeps them: it goes on carrying their output, in the
+ * same process group, so signals to the group still reach them. */
+static void
+ended(int status)
+{
+	pid_t pid;
+
+	if (X.shadow || (pid = fork()) < 0)
+		return;			/* then one process does both */
+	if (pid == 0) {
+		X.shadow = 1;
+		X.raw = 0;		/* the terminal is the parent's */
+		return;
+	}
+	exit_as(status);
+}
+
 /* An OUTPUT in order: written out; 1 if it was the last. */
 static int
 take_output(const struct zmx_msg_output *o)
@@ -259,6 +290,8 @@ take_output(const struct zmx_msg_output *o)
 	}
 	if (o->flags & ZMX_OUT_EXIT)
 		finish(o->status);
+	else if (o->flags & ZMX_OUT_ENDED)
+		ended(o->status);
 	return 0;
 }
 
@@ -407,6 +440,19 @@ on_stdin(void)
 }
 
 static void
+stop_self(void)
+{
+	sigset_t one;
+
+	sigemptyset(&one);
+	sigaddset(&one, SIGTSTP);
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);		/* pending until unblocked: */
+	sigprocmask(SIG_UNBLOCK, &one, NULL);	/* stops here */
+	sigprocmask(SIG_BLOCK, &one, NULL);
+}
+
+static void
 on_signal(void)
 {
 	struct signalfd_siginfo si;
@@ -421,10 +467,11 @@ on_signal(void)
 				ctl(ZMX_CTL_WINCH, ws.ws_row, ws.ws_col);
 			break;
 		case SIGTSTP:
-			/* the command stops there, we stop here */
+			/* the command stops there, we stop here, of the same
+			 * signal (a shell's wait sees WSTOPSIG SIGTSTP) */
 			ctl(ZMX_CTL_SIGNAL, SIGTSTP, 0);
 			raw_off();
-			raise(SIGSTOP);
+			stop_self();
 			break;
 		case SIGCONT:
 			raw_on();

@@ -151,6 +151,21 @@ ok $? "agentd stays under 128 MB (${ahwm:-?} kB)"
 out=$(zmx_run bash -c "sh -c 'for i in 1 2 3; do echo o\$i; echo e\$i >&2; done' > both.txt 2>&1; cat both.txt" 2>&1)
 is "$(echo $out)" "o1 e1 o2 e2 o3 e3" "2>&1 into one file: the lines in order"
 
+# a command that ended, leaving a background job that holds its stdout:
+# whoever waits for it is told at once, the job's output still comes
+cat > "$T/ended.py" <<'P'
+import subprocess, time
+t = time.time()
+p = subprocess.Popen(["bash", "-c", "(sleep 3; echo late) & echo main; exit 4"],
+                     stdout=subprocess.PIPE, text=True)
+rc = p.wait(); t1 = time.time() - t
+out = p.stdout.read(); t2 = time.time() - t
+print(rc, t1 < 2, out.split(), t2 >= 2.5)
+P
+out=$(zmx_run $PY "$T/ended.py" 2>&1)
+is "$out" "4 True ['main', 'late'] True" \
+    "a background job holding stdout: wait returns, its output follows (as locally)"
+
 # ---- a file a command made is seen at once -----------------------------------
 
 cat > "$T/fresh.py" <<'P'
@@ -292,12 +307,25 @@ P
 out=$(zmx_run $PY "$T/timeout.py" 2>&1)
 is "$(echo $out)" "got TERM 9" "SIGTERM to the process group reaches the remote command's trap"
 
+cat > "$T/sigs.py" <<'P'
+import os, signal, subprocess, time
+for name in ("INT", "HUP", "QUIT", "USR1", "USR2"):
+    p = subprocess.Popen(["bash", "-c", "trap 'echo got %s; exit 7' %s; sleep 307 > /dev/null & wait" % (name, name)],
+                         stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    os.kill(p.pid, getattr(signal, "SIG" + name))   # zmx-exec's pid
+    print(p.stdout.read().strip(), p.wait())
+P
+out=$(zmx_run $PY "$T/sigs.py" 2>&1)
+is "$(echo $out)" "got INT 7 got HUP 7 got QUIT 7 got USR1 7 got USR2 7" \
+    "INT, HUP, QUIT, USR1, USR2 sent to zmx-exec reach the remote command"
+
 out=$(ZMX_TIMEOUT_MS=10000 timeout 20 "$B/zmx" run -e "$EP" -C "$WS" -- \
     bash -c 'sleep 304 > /dev/null 2>&1 & setsid sleep 304 > /dev/null 2>&1 < /dev/null & echo started' 2>&1)
 like "$out" "started" "a background command with its streams elsewhere returns at once"
 
 # after the session: nothing it started is left (agentd --linger 3)
-wait_gone '^sleep 30[34]'
+wait_gone '^sleep 30[347]'
 ok $? "no orphan on agentd once the session is over"
 
 # ---- the rules: where a command runs -------------------------------------------
