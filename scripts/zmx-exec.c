@@ -86,6 +86,9 @@ _Static_assert(OUT_WINDOW >= ZMX_SPAWN_READS,
 static void
 die_link(const char *fmt, const char *what)
 {
+	/* a shadow's job is killed with its session: nothing to say */
+	if (X.shadow)
+		_exit(EXIT_LINK);
 	fprintf(stderr, "zmx-exec: %s: ", prog);
 	fprintf(stderr, fmt, what);
 	fputc('\n', stderr);
@@ -277,6 +280,23 @@ ended(int status)
 	exit_as(status);
 }
 
+/* The shadow holds only the fds whose remote streams are still open:
+ * one that ended is closed here, as the job would not hold it. */
+static void
+shadow_close(uint32_t flags)
+{
+	if (!X.shadow)
+		return;
+	if ((flags & ZMX_OUT_EOF_OUT) && !X.out_closed[1]) {
+		X.out_closed[1] = 1;
+		close(1);
+	}
+	if ((flags & ZMX_OUT_EOF_ERR) && !X.out_closed[2]) {
+		X.out_closed[2] = 1;
+		close(2);
+	}
+}
+
 /* An OUTPUT in order: written out; 1 if it was the last. */
 static int
 take_output(const struct zmx_msg_output *o)
@@ -292,6 +312,7 @@ take_output(const struct zmx_msg_output *o)
 		finish(o->status);
 	else if (o->flags & ZMX_OUT_ENDED)
 		ended(o->status);
+	shadow_close(o->flags);
 	return 0;
 }
 
