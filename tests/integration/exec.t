@@ -138,14 +138,19 @@ is "$(cat "$R/ws/remote-out.txt" 2>&1)" "zmx-remote" \
     "hostname into a remote file fd: on agentd"
 hwm=$(awk '/zmx-exec-hwm-kb/ { print $2 }' "$T/streams.err")
 diag "zmx-exec peak RSS during 200 MB each way: ${hwm:-?} kB; agentd $(rss_kb "$AGENTD_PID" VmHWM) kB"
-[ -n "$hwm" ] && [ "$hwm" -lt 65536 ]
-ok $? "zmx-exec stays under 64 MB while 200 MB pass each way"
 shwm=$(awk '/session-hwm-kb/ { print $2 }' "$T/streams.err")
-[ -n "$shwm" ] && [ "$shwm" -lt 65536 ]
-ok $? "the session (zmx run) stays under 64 MB (${shwm:-?} kB)"
 ahwm=$(rss_kb "$AGENTD_PID" VmHWM)
-[ "${ahwm:-999999}" -lt 131072 ]
-ok $? "agentd stays under 128 MB (${ahwm:-?} kB)"
+if [ "${ZMX_ASAN:-0}" = 1 ]; then
+	# ASan's allocator keeps freed memory in quarantine
+	ok 0 "# SKIP memory bounds under ASan (zmx-exec ${hwm:-?} kB, session ${shwm:-?} kB)"
+else
+	[ -n "$hwm" ] && [ "$hwm" -lt 65536 ]
+	ok $? "zmx-exec stays under 64 MB while 200 MB pass each way"
+	[ -n "$shwm" ] && [ "$shwm" -lt 65536 ]
+	ok $? "the session (zmx run) stays under 64 MB (${shwm:-?} kB)"
+	[ "${ahwm:-999999}" -lt 131072 ]
+	ok $? "agentd stays under 128 MB (${ahwm:-?} kB)"
+fi
 
 # stdout and stderr that are one open file keep their order
 out=$(zmx_run bash -c "sh -c 'for i in 1 2 3; do echo o\$i; echo e\$i >&2; done' > both.txt 2>&1; cat both.txt" 2>&1)
