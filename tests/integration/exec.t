@@ -73,15 +73,24 @@ cat > "$T/status.py" <<'P'
 import subprocess, sys
 for code in (0, 1, 2, 127, 255):
     print("exit", code, subprocess.run(["sh", "-c", "exit %d" % code]).returncode)
-for sig in ("KILL", "SEGV", "TERM"):
+import os
+for sig in os.environ.get("SIGS", "KILL SEGV TERM").split():
     print("sig", sig, subprocess.run(["sh", "-c", "kill -%s $$" % sig]).returncode)
 P
-out=$(zmx_run $PY "$T/status.py" 2>&1)
-is "$(echo $out)" "exit 0 0 exit 1 1 exit 2 2 exit 127 127 exit 255 255 sig KILL -9 sig SEGV -11 sig TERM -15" \
-    "exit codes 0 1 2 127 255 and deaths by KILL, SEGV, TERM: exact"
-
-out=$(zmx_run bash -c 'sh -c "kill -SEGV \$\$"; echo "bash saw $?"' 2>&1)
-like "$out" "bash saw 139" "bash sees 128+SIGSEGV"
+# under ASan its runtime, preloaded into every command, turns SIGSEGV
+# into an abort
+if [ "${ZMX_ASAN:-0}" = 1 ]; then
+	out=$(SIGS="KILL TERM" zmx_run $PY "$T/status.py" 2>&1)
+	is "$(echo $out)" "exit 0 0 exit 1 1 exit 2 2 exit 127 127 exit 255 255 sig KILL -9 sig TERM -15" \
+	    "exit codes 0 1 2 127 255 and deaths by KILL, TERM: exact"
+	ok 0 "# SKIP SIGSEGV under ASan (its runtime catches it in the command)"
+else
+	out=$(zmx_run $PY "$T/status.py" 2>&1)
+	is "$(echo $out)" "exit 0 0 exit 1 1 exit 2 2 exit 127 127 exit 255 255 sig KILL -9 sig SEGV -11 sig TERM -15" \
+	    "exit codes 0 1 2 127 255 and deaths by KILL, SEGV, TERM: exact"
+	out=$(zmx_run bash -c 'sh -c "kill -SEGV \$\$"; echo "bash saw $?"' 2>&1)
+	like "$out" "bash saw 139" "bash sees 128+SIGSEGV"
+fi
 
 # ---- streams -------------------------------------------------------------------
 
