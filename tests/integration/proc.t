@@ -11,9 +11,10 @@
 req() {
 	timeout 60 "$B/tests/zmxreq" -T 10000 -e "$EP" "$@"
 }
-# gone PATTERN: no process matches it within 5 s
+# gone PATTERN: no process matches it within 15 s (agentd may run under
+# valgrind on a loaded machine)
 gone() {
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		pgrep -f "$1" >/dev/null || return 0
 		sleep 0.05
 	done
