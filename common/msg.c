@@ -778,6 +778,35 @@ peek_next(struct peek *k, int *kind, uint64_t *v)
 			*v |= ~0ull << (8 * n);	/* sign-extend */
 		return 0;
 	}
+	if (c == 0xc0 || c == 0xc2 || c == 0xc3) {	/* nil, false, true */
+		*kind = 'n';
+		*v = 0;
+		return 0;
+	}
+	if (c == 0xca || c == 0xcb || (c >= 0xd4 && c <= 0xd8)) {
+		/* float 32/64, fixext 1/2/4/8/16 (a type byte first) */
+		n = c == 0xca ? 4 : c == 0xcb ? 8 : 1 + (1u << (c - 0xd4));
+		if ((size_t)(k->end - k->p) < n)
+			return -1;
+		k->p += n;
+		*kind = 'n';
+		*v = 0;
+		return 0;
+	}
+	if (c >= 0xc7 && c <= 0xc9) {			/* ext 8/16/32 */
+		if (peek_uint(k, (size_t)1 << (c - 0xc7), v) < 0 ||
+		    *v >= (uint64_t)(k->end - k->p))
+			return -1;
+		k->p += *v + 1;
+		*kind = 'n';
+		return 0;
+	}
+	if (c == 0xdc || c == 0xdd || c == 0xde || c == 0xdf) {
+		if (peek_uint(k, c == 0xdc || c == 0xde ? 2 : 4, v) < 0)
+			return -1;
+		*kind = c <= 0xdd ? 'a' : 'm';
+		return 0;
+	}
 	*kind = 's';
 	if (c >= 0xa0 && c <= 0xbf)
 		*v = c & 0x1f;
@@ -793,6 +822,31 @@ peek_next(struct peek *k, int *kind, uint64_t *v)
 		return -1;
 	if (*v > (uint64_t)(k->end - k->p))
 		return -1;
+	return 0;
+}
+
+/* Skips one element whose header said kind and v, and what it holds. */
+static int
+peek_skip(struct peek *k, int kind, uint64_t v, int depth)
+{
+	uint64_t i, n, w;
+	int kd;
+
+	if (kind == 's') {
+		k->p += v;
+		return 0;
+	}
+	if (kind != 'a' && kind != 'm')
+		return 0;
+	if (depth > 32)
+		return -1;
+	n = kind == 'm' ? 2 * v : v;
+	if (n > (uint64_t)(k->end - k->p))	/* each takes a byte */
+		return -1;
+	for (i = 0; i < n; i++)
+		if (peek_next(k, &kd, &w) < 0 ||
+		    peek_skip(k, kd, w, depth + 1) < 0)
+			return -1;
 	return 0;
 }
 
@@ -822,8 +876,7 @@ zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
 			return -EIO;
 		key = k.p;
 		k.p += klen;
-		if (peek_next(&k, &kind, &v) < 0 || (kind != 's' &&
-		    kind != 'i'))
+		if (peek_next(&k, &kind, &v) < 0)
 			return -EIO;
 		if (kind == 's' && klen == 7 && memcmp(key, "errname", 7) == 0) {
 			if (v > 0 && v < sizeof(name)) {
@@ -833,8 +886,8 @@ zmx_msg_peek_result(const void *frame, size_t len, unsigned want,
 			} else
 				err = EIO;
 		}
-		if (kind == 's')
-			k.p += v;
+		if (peek_skip(&k, kind, v, 0) < 0)
+			return -EIO;
 	}
 	return -(err > 0 ? err : EIO);
 }
