@@ -72,3 +72,21 @@ zmx_local_recv(int sock, void *buf, size_t len, int *fdp, int nonblock)
 	}
 	return n;
 }
+
+int
+zmx_local_send_all(int sock, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = zmx_local_send(sock, p, len, -1, 0);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

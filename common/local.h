@@ -43,6 +43,10 @@ zmx_local_len(const unsigned char *h)
 ssize_t	zmx_local_send(int sock, const void *buf, size_t len, int passfd,
 	    int nonblock);
 
+/* All of buf, blocking, passing no fd (EINTR retried). 0 or -errno.
+ * Allocates nothing: a vfork child may call it. */
+int	zmx_local_send_all(int sock, const void *buf, size_t len);
+
 /* One recvmsg into buf; an fd that comes with the bytes is stored in
  * *fdp (close-on-exec), which the caller set to -1 (a second one is
  * closed). Returns the bytes read, 0 at end of stream, or -errno. */

@@ -102,8 +102,7 @@ send_msg(struct zmx_msg *m)
 {
 	struct zmx_buf b = { 0 };
 	unsigned char *p;
-	size_t left;
-	ssize_t n;
+	int r;
 
 	if ((p = malloc(ZMX_LOCAL_HDR)) == NULL)
 		die_link("%s", "out of memory");
@@ -114,15 +113,8 @@ send_msg(struct zmx_msg *m)
 		die_link("%s", "cannot encode a request");
 	zmx_local_hdr((unsigned char *)b.data, (uint32_t)(b.len -
 	    ZMX_LOCAL_HDR));
-	for (p = (unsigned char *)b.data, left = b.len; left > 0; ) {
-		n = zmx_local_send(X.fd, p, left, -1, 0);
-		if (n == -EINTR)
-			continue;
-		if (n < 0)
-			die_link("the session is gone (%s)", strerror((int)-n));
-		p += n;
-		left -= (size_t)n;
-	}
+	if ((r = zmx_local_send_all(X.fd, b.data, b.len)) < 0)
+		die_link("the session is gone (%s)", strerror(-r));
 	zmx_buf_free(&b);
 }
 
@@ -622,11 +614,8 @@ spawn(char *path, uint32_t flags, char *cwd, char **argv)
 		die_link("%s", "out of memory");
 	if ((len = zmx_spawn_frames(&sp, buf, room)) < 0)
 		die_link("%s", strerror((int)-len));
-	for (got = 0; got < (size_t)len; got += (size_t)n)
-		if ((n = zmx_local_send(X.fd, buf + got, len - got, -1,
-		    0)) < 0)
-			die_link("the session is gone (%s)",
-			    strerror((int)-n));
+	if ((r = zmx_local_send_all(X.fd, buf, (size_t)len)) < 0)
+		die_link("the session is gone (%s)", strerror(-r));
 	free(buf);
 	for (got = 0; got < sizeof(hdr); got += (size_t)n)
 		if ((n = read(X.fd, hdr + got, sizeof(hdr) - got)) <= 0)

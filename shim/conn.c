@@ -200,25 +200,6 @@ zmx_conn_init(void)
 	return 0;
 }
 
-/* Writes all of buf, passing nothing. 0 or -errno. */
-static int
-send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = zmx_local_send(fd, p, len, -1, 0);
-		if (n == -EINTR)
-			continue;
-		if (n < 0)
-			return (int)n;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads exactly len bytes by deadline; an fd on the way goes to *fdp. */
 static int
 recv_all(int fd, void *buf, size_t len, int *fdp, int64_t deadline)
@@ -303,8 +284,8 @@ connect_via(int fd)
 	if ((r = zmx_msg_encode(&m, &b)) < 0)
 		return r;
 	zmx_local_hdr(h, (uint32_t)b.len);
-	if ((r = send_all(fd, h, sizeof(h))) == 0)
-		r = send_all(fd, b.data, b.len);
+	if ((r = zmx_local_send_all(fd, h, sizeof(h))) == 0)
+		r = zmx_local_send_all(fd, b.data, b.len);
 	zmx_buf_free(&b);
 	if (r < 0)
 		return r;
@@ -473,7 +454,7 @@ batch_once(int fd, struct zmx_msg *reqs, struct zmx_frame *reps, int n)
 		    (uint32_t)(b.len - at - ZMX_LOCAL_HDR));
 	}
 	if (r == 0)
-		r = send_all(fd, b.data, b.len);
+		r = zmx_local_send_all(fd, b.data, b.len);
 	zmx_buf_free(&b);
 	deadline = zmx_now_ms() + g.wait_ms;
 	while (r == 0 && got < n) {

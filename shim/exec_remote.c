@@ -153,23 +153,6 @@ zmx_exec_plan(const char *file, int search, struct zmx_exec_plan *p)
 }
 
 static int
-send_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = zmx_local_send(fd, p, len, -1, 0);
-		if (n == -EINTR)
-			continue;
-		if (n < 0)
-			return (int)n;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 recv_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
@@ -234,7 +217,7 @@ zmx_exec_spawn(const struct zmx_exec_plan *p, char *const argv[],
 		return -ENOMEM;
 	if ((len = zmx_spawn_frames(&sp, buf, room)) < 0)
 		r = (int)len;
-	else if ((r = send_all(fd, buf, (size_t)len)) == 0)
+	else if ((r = zmx_local_send_all(fd, buf, (size_t)len)) == 0)
 		r = spawn_answer(fd);
 	(void)syscall(SYS_munmap, buf, room);
 	*hp = sp.h;
