@@ -71,7 +71,7 @@ unit: $(UNIT_BIN)
 	prove --exec '' $(UNIT_BIN)
 
 check: all
-	ZMX_BUILD=$(abspath $(B)) prove -f --exec '' --timer $(UNIT_BIN) tests/integration/*.t tests/fuzz/run.t
+	ZMX_BUILD=$(abspath $(B)) prove -f --exec '' --timer $(UNIT_BIN) tests/integration/*.t $(wildcard tests/agents/*.t) tests/fuzz/run.t
 
 asan:
 	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
