@@ -41,12 +41,25 @@ extern char **environ;
  * locally. Read-only afterwards. */
 static char exec_path[PATH_MAX];
 
+/* zmx run's child, the agent's own process (ZMX_AGENT_PID): its execs
+ * are how the agent starts (a "#!/usr/bin/env node" line, a wrapper
+ * script), so they stay local. */
+static long agent_pid;
+
 void
 zmx_exec_init(void)
 {
 	const char *e = getenv("ZMX_EXEC");
 	char lib[PATH_MAX], *slash;
 	Dl_info di;
+
+	if ((e = getenv("ZMX_AGENT_PID")) != NULL) {
+		agent_pid = atol(e);
+		/* only that process: the agent's children run commands */
+		if (agent_pid != (long)getpid())
+			unsetenv("ZMX_AGENT_PID");
+		e = getenv("ZMX_EXEC");
+	}
 
 	if (e != NULL && *e != '\0') {
 		if (strlen(e) < sizeof(exec_path))
@@ -115,7 +128,7 @@ zmx_exec_plan(const char *file, int search, struct zmx_exec_plan *p)
 	int cwd_remote, rule, r;
 
 	if (exec_path[0] == '\0' || !zmx_policy.any_remote || file == NULL ||
-	    *file == '\0')
+	    *file == '\0' || (agent_pid != 0 && agent_pid == (long)getpid()))
 		return 0;
 	if (remote_cwd(p->cwd, sizeof(p->cwd), &cwd_remote) < 0)
 		return 0;
