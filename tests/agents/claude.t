@@ -45,18 +45,21 @@ CLAUDE_LIMIT=${ZMX_CLAUDE_LIMIT:-90}	# seconds one claude run may take
 
 # ---- the builds ---------------------------------------------------------------
 
-# claude_bin BUILD: the binary to run; empty, with the reason in $why, if
-# the build is not installed
-claude_bin() {
-	local d=$AGENTS/claude-$1/node_modules/@anthropic-ai f
-	why=
+# find_claude BUILD: sets CLAUDE to the command that runs the build and
+# LAUNCHER to what npm put in node_modules/.bin; CLAUDE is empty, with
+# the reason in $why, if the build is not installed.
+find_claude() {
+	local d=$AGENTS/claude-$1/node_modules f
+	CLAUDE=() why=
+	LAUNCHER=$d/.bin/claude
 	case $1 in
 	native)
 		# the platform package's binary (install.cjs links it over
 		# bin/claude.exe; without the postinstall that is a stub)
-		for f in "$d/claude-code-linux-x64/claude" "$d/claude-code/bin/claude.exe"; do
+		for f in "$d/@anthropic-ai/claude-code-linux-x64/claude" \
+		    "$d/@anthropic-ai/claude-code/bin/claude.exe"; do
 			if [ -x "$f" ] && [ "$(head -c 4 "$f")" = $'\x7fELF' ]; then
-				echo "$f"
+				CLAUDE=("$f")
 				return
 			fi
 		done
@@ -66,8 +69,10 @@ claude_bin() {
 			why="no node"
 			return
 		fi
-		f=$d/claude-code/cli.js
-		[ -f "$f" ] && { echo "$f"; return; }
+		# node itself, not the launcher's #!/usr/bin/env node: what
+		# starts the agent is tested on its own
+		f=$d/@anthropic-ai/claude-code/cli.js
+		[ -f "$f" ] && { CLAUDE=("$(command -v node)" "$f"); return; }
 		;;
 	esac
 	why="Claude Code ($1) is not installed in $AGENTS/claude-$1: run scripts/install-deps"
@@ -117,8 +122,7 @@ write_side_procs() {
 # played by a fresh mock to the build, under zmx or not; claude's status
 # in $RC, its stdout in $OUT, stderr in $ERR, the requests in $LOG
 run_claude() {
-	local bin port mock home
-	bin=$(claude_bin "$BUILD")
+	local port mock home
 	sed -e "s|@D@|$D|g" -e "s|@SD@|$SD|g" -e "s|@T@|$T|g" \
 	    "$T/script-$SCEN.json" > "$T/run.json"
 	write_side_procs
@@ -146,11 +150,11 @@ run_claude() {
 		"${env[@]}" ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
 		    LD_PRELOAD=${_asan_rt:-${LD_PRELOAD:-}} \
 		    timeout -k 5 "$CLAUDE_LIMIT" "$B/zmx" run -e "$EP" -C "$WS" -- \
-		    "$bin" -p "scenario $SCEN" --dangerously-skip-permissions \
+		    "${CLAUDE[@]}" -p "scenario $SCEN" --dangerously-skip-permissions \
 		    > "$OUT" 2> "$ERR" < /dev/null
 	else
 		(cd "$AWS" && "${env[@]}" timeout -k 5 "$CLAUDE_LIMIT" \
-		    "$bin" -p "scenario $SCEN" --dangerously-skip-permissions \
+		    "${CLAUDE[@]}" -p "scenario $SCEN" --dangerously-skip-permissions \
 		    > "$OUT" 2> "$ERR" < /dev/null)
 	fi
 	RC=$?
@@ -378,12 +382,18 @@ scenario() {	# scenario MODE BUILD SCEN
 zmx_start_agentd --linger 3
 
 for build in ${ZMX_CLAUDE_BUILDS:-native node}; do
-	bin=$(claude_bin "$build")
-	if [ -z "$bin" ]; then
+	find_claude "$build"
+	if [ ${#CLAUDE[@]} = 0 ]; then
 		ok 0 "# SKIP $build: $why"
 		continue
 	fi
-	diag "$build: $("$bin" --version 2>&1 | head -1) ($bin)"
+	diag "$build: $("${CLAUDE[@]}" --version 2>&1 | head -1) (${CLAUDE[*]})"
+	# the agent as a user starts it: npm's launcher (for the node build
+	# a script whose #!/usr/bin/env node must start node here, not on
+	# agentd's side, where neither the script nor the install exist)
+	out=$(HOME=$T/local-only/home-launch zmx_run "$LAUNCHER" --version 2>&1)
+	like "$out" "^[0-9.]+ \(Claude Code\)$" \
+	    "$build: zmx run node_modules/.bin/claude --version starts the agent here"
 	# first locally, then with the files only on agentd's side
 	for mode in ${ZMX_CLAUDE_MODES:-local zmx}; do
 		for s in ${ZMX_CLAUDE_SCENARIOS:-$SCENARIOS}; do
@@ -394,6 +404,15 @@ for build in ${ZMX_CLAUDE_BUILDS:-native node}; do
 	$PY "$MOCK" tools "$first" > "$T/tools-$build" 2>&1
 	diag "$build offers the tools: $(cat "$T/tools-$build")"
 done
+
+# the agent's home stayed local: it is there, and agentd's side of
+# $T/local-only (an empty tmpfs) got nothing
+if [ "${ZMX_CLAUDE_MODES:-local zmx}" != local ]; then
+	ls -d "$T"/local-only/home-zmx-*/.claude > /dev/null 2>&1
+	ok $? "the agents kept their state in their local homes"
+	is "$(zmx_remote ls -A "$T/local-only" 2>&1)" "" \
+	    "nothing of the agents' homes appeared on agentd's side"
+fi
 
 # g. the local workspace is untouched (the agent's home, under
 # $T/local-only, is the only local thing it changed)

@@ -28,6 +28,7 @@ path, kind (main or side), turn and the body.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -250,6 +251,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
+    # a reader that stops early (head) ends us quietly
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if cmd == "serve":
         serve(args)
     elif cmd == "result":
