@@ -147,7 +147,7 @@ run_claude() {
 	eval 'env+=(${env_'"$SCEN"'[@]+"${env_'"$SCEN"'[@]}"})' 
 	local t0=$SECONDS
 	if [ "$MODE" = zmx ]; then
-		"${env[@]}" ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
+		"${env[@]}" ZMX_STATS=1 ZMX_TIMEOUT_MS=${ZMX_TIMEOUT_MS:-10000} \
 		    LD_PRELOAD=${_asan_rt:-${LD_PRELOAD:-}} \
 		    timeout -k 5 "$CLAUDE_LIMIT" "$B/zmx" run -e "$EP" -C "$WS" -- \
 		    "${CLAUDE[@]}" -p "scenario $SCEN" --dangerously-skip-permissions \
@@ -159,6 +159,8 @@ run_claude() {
 	fi
 	RC=$?
 	diag "$MODE $BUILD $SCEN: claude exit $RC in $((SECONDS - t0)) s"
+	STATS=$(grep '^zmx: stats:' "$ERR")
+	[ -z "$STATS" ] || diag "${STATS#zmx: stats: }"
 	kill "$mock" 2>/dev/null
 	wait "$mock" 2>/dev/null
 }
@@ -293,9 +295,18 @@ found() {
 	sed -E -e 's#^(.*/)?tree/##' -e 's#^\./##' | grep -E '^d[0-9]{2}/f[0-9]{3}\.txt$' | sort
 }
 check_c() {
+	local opens
 	finished scenario-c-finished || return
 	is "$(result 0 0 | found)" "$want_glob" "$tag: the 50 files the glob matches, no more"
 	is "$(result 0 1 | found)" "$want_grep" "$tag: the 7 files holding the needle"
+	[ "$MODE" = zmx ] || return
+	# the search programs (node: its bundled rg; native: itself as bfs
+	# and ugrep) ran where the files are, rather than pulling the tree
+	like "$(grep 'op=command' "$T/audit.log" | grep -F "/$BUILD/c" | grep -F 'NEEDLE-')" \
+	    "argv=[^ ]*(rg|ugrep)," "$tag: the search ran on agentd's side (its audit log)"
+	opens=$(printf '%s' "$STATS" | sed -n 's/.* open \([0-9]*\).*/\1/p')
+	[ "${opens:-0}" -lt 200 ]
+	ok $? "$tag: the session opened ${opens:-no} files, not the tree's 2,000"
 }
 
 # d. A Bash command that times out is killed, and nothing of it is left
@@ -365,6 +376,12 @@ check_f() {
 
 SCENARIOS="a b c d e f"
 
+# claude's scratch dir for the project, /tmp/claude-UID/PROJECT (the Bash
+# tool's output files): on the side where commands run
+scratch() {	# scratch ROOT: that dir under ROOT (a /tmp)
+	echo "$1/claude-$(id -u)/$(printf '%s' "$AWS" | sed 's/[^A-Za-z0-9]/-/g')"
+}
+
 # one scenario, one build, one mode
 scenario() {	# scenario MODE BUILD SCEN
 	set_mode "$@"
@@ -375,6 +392,12 @@ scenario() {	# scenario MODE BUILD SCEN
 	"setup_$SCEN"
 	run_claude
 	"check_$SCEN"
+	if [ "$MODE" = zmx ] && [ "$SCEN" = a ]; then
+		# /tmp is remote: the Bash tool's output went there, and
+		# claude read it back from there
+		[ -d "$(scratch "$R/tmp")" ] && [ ! -e "$(scratch /tmp)" ]
+		ok $? "$tag: claude's scratch dir $(scratch /tmp) is on agentd's side only"
+	fi
 }
 
 # ---- without zmx, then under zmx -----------------------------------------------
@@ -419,5 +442,10 @@ fi
 local_untouched
 [ -z "$(ls -A "$T/local-only/" 2>/dev/null | grep -v '^home-')" ]
 ok $? "nothing but the agents' homes appeared in the local-only dir"
+
+# the local runs' scratch dirs are ours to remove
+set_mode local x x
+rm -rf "$(scratch /tmp)"
+rmdir "$T/plain/x/x" "$T/plain/x"
 
 done_testing
