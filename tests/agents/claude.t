@@ -228,7 +228,9 @@ check_a() {
 	like "$(result 2)" "PASS on $HOST" "$tag: the tests pass, run on $HOST"
 }
 
-# b. Write new files and a Makefile, build and run with Bash, git commit.
+# b. Write new files and a Makefile, build and run with Bash, git commit;
+# the second Bash call starts where the first one's cd left it (claude
+# reads the shell's cwd back from a file under /tmp).
 setup_b() { :; }
 cat > "$T/script-b.json" <<'J'
 [
@@ -238,7 +240,7 @@ cat > "$T/script-b.json" <<'J'
    "content": "hello: hello.c\n\tcc -o hello hello.c\n"}}],
  [{"type": "tool_use", "name": "Bash", "input": {"command": "cd @D@ && make && ./hello",
    "description": "Build and run hello"}}],
- [{"type": "tool_use", "name": "Bash", "input": {"command": "cd @D@ && git init -q && git add hello.c Makefile && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'add hello' && git log --format=%s",
+ [{"type": "tool_use", "name": "Bash", "input": {"command": "pwd && git init -q && git add hello.c Makefile && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'add hello' && git log --format=%s",
    "description": "Commit the program"}}],
  [{"type": "text", "text": "Built: scenario-b-finished"}]
 ]
@@ -249,7 +251,8 @@ check_b() {
 	like "$(result 1)" "hello from $HOST" "$tag: make && ./hello built and ran on $HOST"
 	[ -x "$SD/hello" ]
 	ok $? "$tag: the binary is on the workspace's side"
-	like "$(result 2)" "add hello" "$tag: git commit, git log in the tool result"
+	is "$(result 2)" "$(printf '%s\nadd hello' "$D")" \
+	    "$tag: in the cwd the last command left: git commit, git log"
 	is "$(side_sh "cd '$D' && git log --format=%s && git status --porcelain")" \
 	    "$(printf 'add hello\n?? hello')" "$tag: git log and status on the workspace's side"
 }
