@@ -39,8 +39,6 @@ PY=/usr/bin/python3
 MOCK=$(cd "$(dirname "$0")" && pwd)/mock_api.py
 AGENTS=${ZMX_AGENTS_DIR:-/opt/zmx-agents}
 export LC_ALL=C ZMX_REMOTE_COMMANDS=1 ZMX_AGENTD_PIDNS=1
-# the agent's install exists only here: agentd must not see it
-export ZMX_AGENTD_HIDE=$AGENTS
 # seconds one claude run may take (they take 1 to 6); after two runs of a
 # build in a mode time out, its other scenarios there are not run, so a
 # hanging agent costs the suite minutes, not half an hour
@@ -419,14 +417,24 @@ scenario() {	# scenario MODE BUILD SCEN
 
 # ---- without zmx, then under zmx -----------------------------------------------
 
-zmx_start_agentd --linger 3
-
+BUILDS= whynot=
 for build in ${ZMX_CLAUDE_BUILDS:-native node}; do
 	find_claude "$build"
 	if [ ${#CLAUDE[@]} = 0 ]; then
-		ok 0 "# SKIP $build: $why"
-		continue
+		whynot="$whynot${whynot:+; }$build: $why"
+	else
+		BUILDS="$BUILDS $build"
 	fi
+done
+[ -n "$BUILDS" ] || skip_all "$whynot"
+[ -z "$whynot" ] || ok 0 "# SKIP $whynot"
+
+# the agents' install exists only here: agentd must not see it
+export ZMX_AGENTD_HIDE=$AGENTS
+zmx_start_agentd --linger 3
+
+for build in $BUILDS; do
+	find_claude "$build"
 	diag "$build: $("${CLAUDE[@]}" --version 2>&1 | head -1) (${CLAUDE[*]})"
 	# the agent as a user starts it: npm's launcher (for the node build
 	# a script whose #!/usr/bin/env node must start node here, not on
