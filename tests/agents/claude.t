@@ -18,7 +18,8 @@
 # ZMX_AGENTS_DIR (default /opt/zmx-agents) is where the builds are;
 # ZMX_CLAUDE_BUILDS (default "native node") which to run;
 # ZMX_CLAUDE_MODES (default "local zmx") and ZMX_CLAUDE_SCENARIOS
-# (default "a b c d e f") narrow a run down when looking into a failure.
+# (default "a b c d e f g") narrow a run down when looking into a failure;
+# ZMX_CLAUDE_NODE_DIRECT=1 starts the node build as `node cli.js`.
 
 if [ "${ZMX_CLAUDE_NETNS:-0}" != 1 ]; then
 	if ! unshare --net true 2>/dev/null; then
@@ -46,19 +47,20 @@ CLAUDE_LIMIT=${ZMX_CLAUDE_LIMIT:-60}
 
 # ---- the builds ---------------------------------------------------------------
 
-# find_claude BUILD: sets CLAUDE to the command that runs the build and
-# LAUNCHER to what npm put in node_modules/.bin; CLAUDE is empty, with
-# the reason in $why, if the build is not installed.
+# find_claude BUILD: sets CLAUDE to the command that runs the build: npm's
+# launcher node_modules/.bin/claude, as a user types `claude` (for the
+# node build a script whose #!/usr/bin/env node must start node here, not
+# on agentd's side, where neither the script nor the install exist). For
+# the native build without its postinstall, the launcher is a stub: then
+# the platform package's binary. CLAUDE is empty, with the reason in
+# $why, if the build is not installed.
 find_claude() {
 	local d=$AGENTS/claude-$1/node_modules f
 	CLAUDE=() why=
 	LAUNCHER=$d/.bin/claude
 	case $1 in
 	native)
-		# the platform package's binary (install.cjs links it over
-		# bin/claude.exe; without the postinstall that is a stub)
-		for f in "$d/@anthropic-ai/claude-code-linux-x64/claude" \
-		    "$d/@anthropic-ai/claude-code/bin/claude.exe"; do
+		for f in "$LAUNCHER" "$d/@anthropic-ai/claude-code-linux-x64/claude"; do
 			if [ -x "$f" ] && [ "$(head -c 4 "$f")" = $'\x7fELF' ]; then
 				CLAUDE=("$f")
 				return
@@ -70,10 +72,13 @@ find_claude() {
 			why="no node"
 			return
 		fi
-		# node itself, not the launcher's #!/usr/bin/env node: what
-		# starts the agent is tested on its own
 		f=$d/@anthropic-ai/claude-code/cli.js
-		[ -f "$f" ] && { CLAUDE=("$(command -v node)" "$f"); return; }
+		# ZMX_CLAUDE_NODE_DIRECT=1: node cli.js, past the launcher
+		if [ "${ZMX_CLAUDE_NODE_DIRECT:-0}" = 1 ] && [ -f "$f" ]; then
+			CLAUDE=("$(command -v node)" "$f")
+			return
+		fi
+		[ -f "$f" ] && [ -x "$LAUNCHER" ] && { CLAUDE=("$LAUNCHER"); return; }
 		;;
 	esac
 	why="Claude Code ($1) is not installed in $AGENTS/claude-$1: run scripts/install-deps"
@@ -140,6 +145,9 @@ run_claude() {
 	# over $T/local-only
 	home=$T/local-only/home-$MODE-$BUILD
 	mkdir -p "$home"
+	# what the user's shell set-up defines, the Bash tool's shell has
+	# (claude sources it once into a snapshot under its home; scenario g)
+	echo 'zmxt_snap() { echo "snapshot-ok $*"; }' > "$home/.bashrc"
 	local env=(env HOME="$home" IS_SANDBOX=1
 	    ANTHROPIC_BASE_URL="http://127.0.0.1:$port"
 	    ANTHROPIC_API_KEY=dummy CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
@@ -383,7 +391,24 @@ check_f() {
 	    "$tag: the edit is on the workspace's side"
 }
 
-SCENARIOS="a b c d e f"
+# g. The Bash tool's shell has what the user's ~/.bashrc defines: claude
+# sources it into a shell snapshot in its local home, which every Bash
+# call sources; the function's own commands run where the files are.
+setup_g() { :; }
+cat > "$T/script-g.json" <<'J'
+[
+ [{"type": "tool_use", "name": "Bash", "input": {"command": "zmxt_snap $(hostname)",
+   "description": "Call a function from the shell set-up"}}],
+ [{"type": "text", "text": "Shell: scenario-g-finished"}]
+]
+J
+check_g() {
+	finished scenario-g-finished || return
+	is "$(result 0)" "snapshot-ok $HOST" \
+	    "$tag: a function from ~/.bashrc, through the shell snapshot"
+}
+
+SCENARIOS="a b c d e f g"
 
 # claude's scratch dir for the project, /tmp/claude-UID/PROJECT (the Bash
 # tool's output files): on the side where commands run
@@ -436,12 +461,10 @@ zmx_start_agentd --linger 3
 for build in $BUILDS; do
 	find_claude "$build"
 	diag "$build: $("${CLAUDE[@]}" --version 2>&1 | head -1) (${CLAUDE[*]})"
-	# the agent as a user starts it: npm's launcher (for the node build
-	# a script whose #!/usr/bin/env node must start node here, not on
-	# agentd's side, where neither the script nor the install exist)
-	out=$(HOME=$T/local-only/home-launch zmx_run "$LAUNCHER" --version 2>&1)
+	# the agent starts here, not on agentd's side
+	out=$(HOME=$T/local-only/home-launch zmx_run "${CLAUDE[@]}" --version 2>&1)
 	like "$out" "^[0-9.]+ \(Claude Code\)$" \
-	    "$build: zmx run node_modules/.bin/claude --version starts the agent here"
+	    "$build: zmx run ${CLAUDE[*]#$AGENTS/} --version starts the agent here"
 	# first locally, then with the files only on agentd's side
 	for mode in ${ZMX_CLAUDE_MODES:-local zmx}; do
 		for s in ${ZMX_CLAUDE_SCENARIOS:-$SCENARIOS}; do
@@ -462,7 +485,7 @@ if [ "${ZMX_CLAUDE_MODES:-local zmx}" != local ]; then
 	    "nothing of the agents' homes appeared on agentd's side"
 fi
 
-# g. the local workspace is untouched (the agent's home, under
+# the local workspace is untouched (the agent's home, under
 # $T/local-only, is the only local thing it changed)
 local_untouched
 [ -z "$(ls -A "$T/local-only/" 2>/dev/null | grep -v '^home-')" ]

@@ -26,6 +26,7 @@ Every request is appended to the log, one JSON object a line: method,
 path, kind (main or side), turn and the body.
 """
 
+import itertools
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
 HOOKS_RUN = set()
+MSG_IDS = itertools.count(1)
 
 
 def turn_of(body):
@@ -71,7 +73,7 @@ def script_turn(script, n):
 def message(model, blocks):
     stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
     return {
-        "id": "msg_mock_%d" % id(blocks),
+        "id": "msg_mock_%d" % next(MSG_IDS),
         "type": "message",
         "role": "assistant",
         "model": model,
