@@ -429,6 +429,8 @@ scenario() {	# scenario MODE BUILD SCEN
 		cp "$T/script-$SCEN-$BUILD.json" "$T/script-$SCEN.json"
 	fi
 	"setup_$SCEN"
+	# the builds share the workspace, so its scratch dir: each starts anew
+	[ "$MODE" = zmx ] && [ "$SCEN" = a ] && rm -rf "$(scratch "$R/tmp")"
 	run_claude
 	[ "$RC" = 124 ] && printf -v "$hung" %d $((${!hung:-0} + 1))
 	"check_$SCEN"
@@ -479,8 +481,10 @@ done
 # the agent's home stayed local: it is there, and agentd's side of
 # $T/local-only (an empty tmpfs) got nothing
 if [ "${ZMX_CLAUDE_MODES:-local zmx}" != local ]; then
-	ls -d "$T"/local-only/home-zmx-*/.claude > /dev/null 2>&1
-	ok $? "the agents kept their state in their local homes"
+	for build in $BUILDS; do
+		[ -d "$T/local-only/home-zmx-$build/.claude" ]
+		ok $? "$build kept its state (~/.claude) in its local home"
+	done
 	is "$(zmx_remote ls -A "$T/local-only" 2>&1)" "" \
 	    "nothing of the agents' homes appeared on agentd's side"
 fi
@@ -500,3 +504,8 @@ AWS=$WS
 rm -rf "$(scratch /tmp)"
 
 done_testing
+rc=$?
+# a failed run keeps $T, but not the staged copies of the native binary
+# (400 MB each) in agentd's store
+rm -rf "$T/state/stage" "$T/state/uploads"
+exit $rc
