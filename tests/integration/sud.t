@@ -82,6 +82,18 @@ is "$(raw iouring)" "raw io_uring_setup Function not implemented
 syscall() io_uring_setup Function not implemented
 UV_USE_IO_URING=0" "io_uring is refused (libuv falls back), UV_USE_IO_URING=0"
 
+if cc -shared -fPIC -pthread -o "$T/librawsys_early.so" \
+    "$top/tests/progs/rawsys_early.c" &&
+    cc -O1 -pthread -DRAWSYS_EARLY -o "$T/rawsys-early" \
+    "$top/tests/progs/rawsys.c" -L"$T" -lrawsys_early -Wl,-rpath,"$T"; then
+	is "$(zmx_run "$T/rawsys-early" early 2>&1)" \
+	    "early.txt: from a thread older than the shim" \
+	    "a thread started before the shim's constructor traps raw calls too"
+	is "$(cat "$R/ws/early.txt" 2>&1)" "from a thread older than the shim" \
+	    "its file is on agentd"
+else
+	skip 2 "cannot build the early-thread library"
+fi
 local_untouched
 rm -f "$R/ws/raw.txt"
 ZMX_SUD=0 zmx_run "$T/rawsys" basic >/dev/null 2>&1

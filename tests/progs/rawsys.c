@@ -13,6 +13,8 @@
  *   rawsys seccomp   a seccomp trap reaches its handler
  *   rawsys blocked   SIGSYS blocked by every means, then raw calls
  *   rawsys iouring   io_uring_setup, raw and through syscall()
+ *   rawsys early     a thread started before the shim's constructor
+ *                    (built with -DRAWSYS_EARLY and rawsys_early.c)
  *   rawsys bench N   N raw getppid calls: ns each */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -338,6 +340,24 @@ iouring(void)
 	return 0;
 }
 
+#ifdef RAWSYS_EARLY
+void early_run(void (*fn)(void));
+
+static void
+early_job(void)
+{
+	put("early.txt", "from a thread older than the shim\n");
+}
+
+static int
+early(void)
+{
+	early_run(early_job);
+	show("early.txt");
+	return 0;
+}
+#endif
+
 static int
 bench(long n)
 {
@@ -382,6 +402,10 @@ main(int argc, char **argv)
 		return blocked();
 	if (strcmp(m, "iouring") == 0)
 		return iouring();
+#ifdef RAWSYS_EARLY
+	if (strcmp(m, "early") == 0)
+		return early();
+#endif
 	if (strcmp(m, "bench") == 0)
 		return bench(argc > 2 ? atol(argv[2]) : 1000000);
 	fprintf(stderr, "rawsys: unknown mode %s\n", m);
