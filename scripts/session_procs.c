@@ -37,6 +37,8 @@ struct staged {
 	off_t		 size;
 	struct timespec	 mtime;
 	unsigned char	 digest[ZMX_DIGEST_LEN];
+	struct job	*uploader;	/* the job uploading it, or NULL */
+	struct job	*waiting;	/* jobs that wait for that upload */
 	struct staged	*next;
 };
 
@@ -63,6 +65,7 @@ struct job {
 	off_t		 off, size;
 	int		 out;		/* STAGE chunks in flight */
 	int		 err;		/* the upload's first failure */
+	struct job	*wnext;		/* in its staged's waiting list */
 };
 
 static struct sproc *procs;
@@ -192,6 +195,15 @@ stage_new(const char *path, const char *local)
 
 	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
+	/* the same file staged for another name, or hashed for another
+	 * command a moment ago: no second hash */
+	if (fstat(fd, &sb) == 0)
+		for (st = stages; st != NULL; st = st->next)
+			if (st->dev == sb.st_dev && st->ino == sb.st_ino &&
+			    stage_fresh(st) && strcmp(st->path, path) == 0) {
+				close(fd);
+				return st;
+			}
 	if (fstat(fd, &sb) < 0 || (st = calloc(1, sizeof(*st))) == NULL ||
 	    (buf = malloc(ZMX_CHUNK)) == NULL) {
 		close(fd);
@@ -223,7 +235,7 @@ static void	stage_more(struct job *j);
 static void
 stage_done(void *arg, struct zmx_frame *rep, int err)
 {
-	struct job *j = arg;
+	struct job *j = arg, *waiting, *w;
 
 	j->out--;
 	if (err == 0)
@@ -237,15 +249,23 @@ stage_done(void *arg, struct zmx_frame *rep, int err)
 	}
 	close(j->fd);
 	j->fd = -1;
+	/* the commands that waited for this upload go now: to the store,
+	 * or (it failed) to an upload of their own */
+	waiting = j->st->waiting;
+	j->st->waiting = NULL;
+	j->st->uploader = NULL;
 	if (j->err < 0) {
 		char why[PATH_MAX + 64];
 
 		snprintf(why, sizeof(why), "%s: staging it on agentd: %s",
 		    j->st->local, strerror(-j->err));
 		job_fail(j, -j->err == ENOPKG ? EIO : -j->err, why);
-		return;
+	} else
+		send_spawn(j);
+	while ((w = waiting) != NULL) {
+		waiting = w->wnext;
+		send_spawn(w);
 	}
-	send_spawn(j);
 }
 
 /* Sends STAGE chunks while the window has room. */
@@ -375,6 +395,14 @@ spawned(void *arg, struct zmx_frame *rep, int err)
 		job_fail(j, EIO, "agentd lost a program just staged");
 		return;
 	}
+	/* another command of the same program is uploading it (Claude
+	 * Code runs itself as bfs and ugrep at once): one upload */
+	if (j->st->uploader != NULL) {
+		j->wnext = j->st->waiting;
+		j->st->waiting = j;
+		return;
+	}
+	j->st->uploader = j;
 	stage_start(j);
 }
 

@@ -319,6 +319,14 @@ check_c() {
 	opens=$(printf '%s' "$STATS" | sed -n 's/.* open \([0-9]*\).*/\1/p')
 	[ "${opens:-0}" -lt 200 ]
 	ok $? "$tag: the session opened ${opens:-no} files, not the tree's 2,000"
+	# one upload of the program however many of its commands ran at
+	# once (native: bfs and ugrep, both the claude binary)
+	[ "$BUILD" = native ] || return
+	stages=$(printf '%s' "$STATS" | sed -n 's/.* stage \([0-9]*\).*/\1/p')
+	bytes=$(printf '%s' "$STATS" | sed -n 's/.*; \([0-9]*\) bytes out.*/\1/p')
+	size=$(stat -c %s "$(readlink -f "${CLAUDE[0]}")" 2>/dev/null || echo 0)
+	[ "${stages:-0}" = 0 ] || [ "${bytes:-0}" -lt $((size * 3 / 2)) ]
+	ok $? "$tag: the program went to agentd at most once (${bytes:-0} bytes out for a ${size}-byte program)"
 }
 
 # d. A Bash command that times out is killed, and nothing of it is left
