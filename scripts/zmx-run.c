@@ -338,6 +338,14 @@ run_defaults(struct run *run, int no_tmp, char *const *agent)
 		if ((r = run_rule(run, "default rule",
 		    run_local_defaults[i], NULL)) != 0)
 			return r;
+	/* Claude Code's scratch dir: the files its Bash tool's commands
+	 * write their output to (it passes them as stdout, and the shell
+	 * runs here), and its own git bookkeeping of edits */
+	if (agent != NULL && run_is_claude(agent)) {
+		snprintf(h, sizeof(h), "/tmp/claude-%ld", (long)getuid());
+		if ((r = run_rule(run, "default rule", h, NULL)) != 0)
+			return r;
+	}
 	if ((r = run_rule(run, "workspace", run->workspace, "")) != 0)
 		return r;
 	if (!no_tmp && (r = run_rule(run, "default rule", "/tmp", "")) != 0)
@@ -882,10 +890,11 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "  local /sys\n"
 "  local /dev\n"
 "  local /tmp/cc-socks\n"
+"  local /tmp/claude-UID  (AGENT named claude, or node running Claude\n"
+"                         Code's cli.js: its scratch dir)\n"
 "  remote WORKSPACE\n"
 "  remote /tmp            (not with --no-tmp)\n"
-"  exec local bash        (AGENT named claude, or node running Claude\n"
-"                         Code's cli.js: its Bash tool)\n"
+"  exec local bash        (the same: its Bash tool's shell)\n"
 "  exec local zsh         (the same)\n"
 "\n"
 "zmx run waits for AGENT, passing on the signals another process sends it\n"

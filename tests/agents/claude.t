@@ -419,7 +419,7 @@ check_g() {
 SCENARIOS="a b c d e f g"
 
 # claude's scratch dir for the project, /tmp/claude-UID/PROJECT (the Bash
-# tool's output files): on the side where commands run
+# tool's output files): local under zmx run too
 scratch() {	# scratch ROOT: that dir under ROOT (a /tmp)
 	echo "$1/claude-$(id -u)/$(printf '%s' "$AWS" | sed 's/[^A-Za-z0-9]/-/g')"
 }
@@ -438,15 +438,15 @@ scenario() {	# scenario MODE BUILD SCEN
 	fi
 	"setup_$SCEN"
 	# the builds share the workspace, so its scratch dir: each starts anew
-	[ "$MODE" = zmx ] && [ "$SCEN" = a ] && rm -rf "$(scratch "$R/tmp")"
+	[ "$MODE" = zmx ] && [ "$SCEN" = a ] && rm -rf "$(scratch /tmp)"
 	run_claude
 	[ "$RC" = 124 ] && printf -v "$hung" %d $((${!hung:-0} + 1))
 	"check_$SCEN"
 	if [ "$MODE" = zmx ] && [ "$SCEN" = a ]; then
-		# /tmp is remote: the Bash tool's output went there, and
-		# claude read it back from there
-		[ -d "$(scratch "$R/tmp")" ] && [ ! -e "$(scratch /tmp)" ]
-		ok $? "$tag: claude's scratch dir $(scratch /tmp) is on agentd's side only"
+		# zmx run keeps /tmp/claude-UID local for claude: the Bash
+		# tool's output files are the local shell's stdout
+		[ -d "$(scratch /tmp)" ] && [ ! -e "$(scratch "$R/tmp")" ]
+		ok $? "$tag: claude's scratch dir $(scratch /tmp) is local, not on agentd's side"
 	fi
 }
 
@@ -503,8 +503,7 @@ local_untouched
 [ -z "$(ls -A "$T/local-only/" 2>/dev/null | grep -v '^home-')" ]
 ok $? "nothing but the agents' homes appeared in the local-only dir"
 
-# claude's local scratch dirs for our workspaces are ours to remove (the
-# zmx one exists only if something went wrong)
+# claude's local scratch dirs for our workspaces are ours to remove
 set_mode local x x
 rm -rf "$(scratch /tmp)"
 rmdir "$T/plain/x/x" "$T/plain/x"
