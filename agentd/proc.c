@@ -83,6 +83,7 @@ struct zmx_proc {
 	struct zmx_buf		 out, err;	/* unasked output */
 	int			 out_open, err_open;	/* sources left */
 	int			 exited, status, in_closed;
+	int64_t			 ms;		/* how long it ran */
 	int64_t			 exited_at;	/* ms, when exited became 1 */
 	int			 ended;		/* told ENDED: the streams stayed
 						 * open past the grace */
@@ -703,6 +704,27 @@ ok:
 
 /* ---- spawn ------------------------------------------------------------- */
 
+/* The audit line of a command that ran and ended. */
+static void
+audit_exit(struct zmx_proc *p)
+{
+	char **argv;
+	size_t i, k;
+
+	if (p->s == NULL)
+		return;
+	/* the audit line wants argv as a vector */
+	for (i = k = 0; i < p->argvlen; i++)
+		k += p->argv0[i] == '\0';
+	if ((argv = calloc(k + 1, sizeof(*argv))) == NULL)
+		return;
+	for (i = k = 0; i < p->argvlen; i += strlen(p->argv0 + i) + 1)
+		argv[k++] = p->argv0 + i;
+	zmx_audit_command(p->s->key, p->s->tag, argv, p->cwd, p->status,
+	    p->ms);
+	free(argv);
+}
+
 /* The SPAWN's answer, once the error pipe told. */
 static void
 spawn_answer(struct zmx_proc *p, int err, int notfound)
@@ -715,6 +737,10 @@ spawn_answer(struct zmx_proc *p, int err, int notfound)
 	p->started = err ? -err : 1;
 	if (p->s == NULL)
 		return;
+	/* it ended before its exec was confirmed (the reaper's note came
+	 * first): its audit line waited for this */
+	if (err == 0 && p->exited)
+		audit_exit(p);
 	if (err == 0) {
 		rep.type = ZMX_MSG_OK;
 		(void)zmx_dispatch_later(&p->spawn_to, &rep);
@@ -756,8 +782,6 @@ read_ctl(struct zmx_proc *p)
 {
 	struct zmx_reaper_note n;
 	struct timespec t1;
-	char **argv;
-	size_t i, k;
 	ssize_t r;
 	int st;
 
@@ -775,21 +799,11 @@ read_ctl(struct zmx_proc *p)
 			p->exited = 1;
 			p->exited_at = now_ms();
 			p->status = n.val;
-			if (p->started != 1 || p->s == NULL)
-				continue;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-			/* the audit line wants argv as a vector */
-			for (i = k = 0; i < p->argvlen; i++)
-				k += p->argv0[i] == '\0';
-			if ((argv = calloc(k + 1, sizeof(*argv))) == NULL)
-				continue;
-			for (i = k = 0; i < p->argvlen;
-			    i += strlen(p->argv0 + i) + 1)
-				argv[k++] = p->argv0 + i;
-			zmx_audit_command(p->s->key, p->s->tag, argv, p->cwd,
-			    p->status, (t1.tv_sec - p->t0.tv_sec) * 1000 +
-			    (t1.tv_nsec - p->t0.tv_nsec) / 1000000);
-			free(argv);
+			p->ms = (t1.tv_sec - p->t0.tv_sec) * 1000 +
+			    (t1.tv_nsec - p->t0.tv_nsec) / 1000000;
+			if (p->started == 1)
+				audit_exit(p);
 		}
 	}
 	/* the reaper ended (or broke its side): it is reaped now */

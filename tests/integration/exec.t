@@ -398,6 +398,12 @@ fi
 # ---- agentd's side: the audit log and the limit ---------------------------------
 
 like "$(cat "$T/audit.log")" "hostname" "agentd's audit log names the commands"
+# a command that ends before agentd saw its exec confirmed is audited too
+n=$(zmx_run $PY -c '
+import subprocess
+print(sum(subprocess.run(["/bin/true", "audit-me"]).returncode == 0 for _ in range(100)))' 2>&1)
+is "$n $(grep -c 'op=command.*argv=/bin/true,audit-me exit=0' "$T/audit.log")" \
+    "100 100" "100 fast commands: each has its audit line"
 
 local_untouched
 done_testing
