@@ -137,13 +137,15 @@ hello: main.o greet.o
 clean:
 \trm -f hello *.o
 """
+CHECK_SH = '#!/bin/sh\necho "check on $(uname -n): $(./hello | wc -c) bytes"\n'
 
 
 def build():
     files = {"greet.h": GREET_H, "greet.c": GREET_C, "main.c": MAIN_C,
-             "Makefile": MAKEFILE, ".gitignore": "hello\n*.o\n"}
+             "Makefile": MAKEFILE, ".gitignore": "hello\n*.o\n", "check.sh": CHECK_SH}
     for name, text in files.items():
-        with open(name, "w") as f:
+        mode = 0o755 if name.endswith(".sh") else 0o644
+        with open(name, "w", opener=lambda p, fl: os.open(p, fl, mode)) as f:
             f.write(text)
     say("wrote", sorted(os.listdir(".")))
     rc, out = run(["make"])
@@ -152,6 +154,8 @@ def build():
     say("built", str(os.access("hello", os.X_OK)).lower())
     rc, out = run(["./hello"])
     say("run", "%d %s" % (rc, out.strip()))
+    rc, out = run(["./check.sh"])
+    say("script", "%d %s" % (rc, out.strip()))
     ident = ["-c", "user.name=Agent Like", "-c", "user.email=agent@example.invalid"]
     steps = [["git", "init", "-q"], ["git", "add", "-A"],
              ["git"] + ident + ["commit", "-q", "-m", "add hello program (py)"]]
@@ -196,10 +200,14 @@ def timeout():
 
     def by_run():	# subprocess.run(timeout=): kills the child (SIGKILL)
         try:
-            subprocess.run(["sleep", "61"], timeout=4)
+            subprocess.run("echo partial; sleep 61", shell=True, timeout=4,
+                           capture_output=True, text=True)
             res["run"] = "not killed"
-        except subprocess.TimeoutExpired:
-            res["run"] = "TimeoutExpired %.0f" % (time.time() - t0)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout or b""	# bytes even with text=True
+            if isinstance(out, bytes):
+                out = out.decode()
+            res["run"] = "TimeoutExpired %.0f %s" % (time.time() - t0, out.strip())
 
     def by_wait():	# Popen.wait(timeout=) then kill()
         p = subprocess.Popen(["sh", "-c", "sleep 62"])
@@ -264,6 +272,28 @@ def bg():
                         timeout=30).returncode
     say("detached", "%d %s" % (rc, str(time.time() - t0 < 1.5).lower()))
     say("bg2_file", poll_file("bg2.out"))
+    # as Claude Code's Bash tool: the agent opens the task's output file
+    # under /tmp, gives it to the command as stdout and stderr, reads it
+    # while the command runs, and reads the cwd the command left
+    tdir = "/tmp/agentlike-py-%d" % os.getpid()
+    os.makedirs(tdir, exist_ok=True)
+    say("task_dir", tdir)
+    with open(tdir + "/task.output", "w") as f:
+        p = subprocess.Popen(["sh", "-c", "echo start $(uname -n); sleep 2; echo end; pwd -P > %s/cwd" % tdir],
+                             stdout=f, stderr=subprocess.STDOUT)
+    seen = []
+    end = time.time() + 30
+    while time.time() < end:
+        with open(tdir + "/task.output") as f:
+            text = f.read()
+        if text and text not in seen:
+            seen.append(text)
+        if "end\n" in text:
+            break
+        time.sleep(0.1)
+    say("task_seen", [x.replace("\n", "|") for x in seen])
+    say("task_rc", str(p.wait(timeout=30)))
+    say("task_cwd", open(tdir + "/cwd").read().strip())
 
 
 def fresh():

@@ -187,19 +187,22 @@ for a in $agents; do
 	# ---- b: write files and a Makefile, build, run, git commit ----------
 
 	out=$(agent $a build $a/build 2>&1)
-	is "$(field wrote)" '[".gitignore","Makefile","greet.c","greet.h","main.c"]' \
+	is "$(field wrote)" '[".gitignore","Makefile","check.sh","greet.c","greet.h","main.c"]' \
 	    "$a build: the files it wrote are listed"
 	is "$(field make_rc) $(field make_cmds) $(field built)" '0 ["gcc","gcc","gcc"] true' \
 	    "$a build: make runs gcc three times; the program is executable"
 	is "$(field run)" "0 hello from zmx-remote, 6*7=42" \
 	    "$a build: the built program runs on the remote side"
+	is "$(field script)" "0 check on zmx-remote: 30 bytes" \
+	    "$a build: a script it wrote with mode 755 runs remotely, running the program"
+	is "$(stat -c %a "$R/ws/$a/build/check.sh" 2>&1)" "755" "$a build: the script's mode, remotely"
 	is "$(field git_rcs)" "[0,0,0]" "$a build: git init, add, commit succeed"
 	is "$(field git_log) | $(field git_status) | $(field git_dir)" \
 	    "add hello program ($a) |  | true" "$a build: git log shows the commit, status is clean"
 	is "$(zmx_remote git -C "$a/build" log --format='%an %s' 2>&1)" \
 	    "Agent Like add hello program ($a)" "$a build: git log on the remote side: the commit"
 	is "$(zmx_remote git -C "$a/build" ls-files 2>&1 | tr '\n' ' ')" \
-	    ".gitignore Makefile greet.c greet.h main.c " "$a build: the committed files, remotely"
+	    ".gitignore Makefile check.sh greet.c greet.h main.c " "$a build: the committed files, remotely"
 	is "$(zmx_remote sh -c "cd $a/build && ./hello" 2>&1)" "hello from zmx-remote, 6*7=42" \
 	    "$a build: the binary is on the remote side and runs there"
 	is "$(od -An -c -N4 "$R/ws/$a/build/hello" 2>&1 | tr -d ' ')" '177ELF' \
@@ -226,21 +229,25 @@ for a in $agents; do
 	is "$(remote_count '^sleep 6[123] ')" "3" \
 	    "$a timeout: the three long commands run on the remote side"
 	wait_file "$SYNC/$a/timeout-killed" 30
-	wait_gone '^sleep 6[123] '
+	# the sleeps and the shells that started them
+	wait_gone 'sleep 6[123]'
 	ok $? "$a timeout: once the program killed them, no remote process is left"
 	touch "$SYNC/$a/timeout-checked"
 	wait $runner
 	out=$(cat "$T/$a.timeout.out")
 	case $a in
 	py)
-		like "$(field run)" "^TimeoutExpired [4-9]$" "$a timeout: subprocess.run(timeout=4) raised TimeoutExpired"
+		like "$(field run)" "^TimeoutExpired [4-9] partial$" \
+		    "$a timeout: subprocess.run(timeout=4) raised TimeoutExpired with the output so far"
 		is "$(field wait)" "TimeoutExpired rc -9" "$a timeout: Popen.wait(timeout=) then kill(): died of SIGKILL"
 		is "$(field group)" "TimeoutExpired rc -15" "$a timeout: communicate(timeout=) then killpg(SIGTERM)"
 		;;
 	node)
-		like "$(field exec)" "^killed=true signal=SIGTERM [4-9]$" "$a timeout: exec({timeout}) killed the command with SIGTERM"
+		like "$(field exec)" "^killed=true signal=SIGTERM [4-9] partial$" \
+		    "$a timeout: exec({timeout}) killed the command with SIGTERM, the output so far"
 		is "$(field execFile)" "killed=true signal=SIGKILL" "$a timeout: execFile({timeout, killSignal}) with SIGKILL"
-		is "$(field spawn)" "exit null SIGKILL" "$a timeout: spawn, then kill('SIGKILL') by the program's timer"
+		is "$(field spawn)" "exit null SIGKILL" \
+		    "$a timeout: spawn({detached}), its group killed by the program's timer"
 		;;
 	esac
 	is "$(field elapsed_ok)" "true" "$a timeout: the program waited for its timeouts only"
@@ -258,6 +265,14 @@ for a in $agents; do
 	is "$(cat "$R/ws/$a/bg/bg.out" "$R/ws/$a/bg/bg2.out" "$R/ws/$a/bg/notes.txt" 2>&1 | tr '\n' '|')" \
 	    "bg-done zmx-remote|bg2 zmx-remote|working while the command runs|" \
 	    "$a bg: the remote side has both outputs and the program's notes"
+	tdir=$(field task_dir)
+	is "$(field task_seen)" '["start zmx-remote|","start zmx-remote|end|"]' \
+	    "$a bg: a task's output file under /tmp, the command's stdout, read while it runs"
+	is "$(field task_rc) $(field task_cwd)" "0 $WS/$a/bg" \
+	    "$a bg: its status, and the cwd it left in a file under /tmp"
+	is "$(cat "$R$tdir/task.output" "$R$tdir/cwd" 2>&1 | tr '\n' '|')" \
+	    "start zmx-remote|end|$WS/$a/bg|" "$a bg: the task's files are in the remote /tmp"
+	ok $([ -n "$tdir" ] && [ ! -e "$tdir" ]; echo $?) "$a bg: and not in the local /tmp"
 	ran_to_end bg
 
 	# ---- f: a file changed remotely between two steps is read fresh -----
@@ -281,8 +296,8 @@ for a in $agents; do
 	is "$(field second)" "value=two (changed remotely)" "$a fresh: the changed file is read fresh"
 	is "$(field list2) | $(field gone_exists)" '["added.txt","config.txt"] | false' \
 	    "$a fresh: the listing shows the remote creation and removal"
-	is "$(field size2)" "$(stat -c %s "$R/ws/$a/fresh/config.txt" 2>&1)" \
-	    "$a fresh: stat sees the new size" # config.txt is rewritten only at the end
+	is "$(field size2)" "$(printf 'value=two (changed remotely)\n' | wc -c)" \
+	    "$a fresh: stat sees the new size"
 	is "$(field added)" "made remotely" "$a fresh: a file made remotely is read"
 	is "$(cat "$R/ws/$a/fresh/config.txt" 2>&1)" "value=three (agent)" \
 	    "$a fresh: the program's own write after that landed remotely"

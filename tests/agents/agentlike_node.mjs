@@ -124,6 +124,7 @@ hello: main.o greet.o
 clean:
 \trm -f hello *.o
 `;
+const CHECK_SH = '#!/bin/sh\necho "check on $(uname -n): $(./hello | wc -c) bytes"\n';
 
 // spawn, as agents run their shell tool: collect output, await the close
 function spawnCollect(file, args, opts = {}) {
@@ -139,8 +140,9 @@ function spawnCollect(file, args, opts = {}) {
 
 async function build() {
 	const files = { 'greet.h': GREET_H, 'greet.c': GREET_C, 'main.c': MAIN_C,
-	    'Makefile': MAKEFILE, '.gitignore': 'hello\n*.o\n' };
-	await Promise.all(Object.entries(files).map(([n, t]) => fsp.writeFile(n, t)));
+	    'Makefile': MAKEFILE, '.gitignore': 'hello\n*.o\n', 'check.sh': CHECK_SH };
+	await Promise.all(Object.entries(files).map(([n, t]) =>
+	    fsp.writeFile(n, t, { mode: n.endsWith('.sh') ? 0o755 : 0o644 })));
 	say('wrote', fs.readdirSync('.').sort());
 	let [rc, out] = await spawnCollect('make', []);
 	say('make_rc', String(rc));
@@ -150,6 +152,8 @@ async function build() {
 	say('built', String(built));
 	[rc, out] = await run('./hello', []);
 	say('run', `${rc} ${out.trim()}`);
+	[rc, out] = await run('./check.sh', []);
+	say('script', `${rc} ${out.trim()}`);
 	const ident = ['-c', 'user.name=Agent Like', '-c', 'user.email=agent@example.invalid'];
 	const rcs = [];
 	for (const s of [['init', '-q'], ['add', '-A'],
@@ -208,16 +212,17 @@ async function timeout() {
 	const t0 = Date.now();
 	const secs = () => Math.round((Date.now() - t0) / 1000);
 	// exec with a timeout: SIGTERM to its shell
-	const byExec = new Promise(r => cp.exec('sleep 61', { timeout: 4000 }, e =>
-	    r(e ? `killed=${e.killed} signal=${e.signal} ${secs()}` : 'not killed')));
+	const byExec = new Promise(r => cp.exec('echo partial; sleep 61', { timeout: 4000 }, (e, out) =>
+	    r(e ? `killed=${e.killed} signal=${e.signal} ${secs()} ${out.trim()}` : 'not killed')));
 	// execFile with a timeout and SIGKILL
 	const byExecFile = new Promise(r => cp.execFile('sleep', ['62'],
 	    { timeout: 4000, killSignal: 'SIGKILL' }, e =>
 	    r(e ? `killed=${e.killed} signal=${e.signal}` : 'not killed')));
-	// spawn, then the agent's own timer kills it
+	// spawn in a process group of its own, which the agent's own timer
+	// kills (as tree-kill does)
 	const bySpawn = new Promise(r => {
-		const p = cp.spawn('sh', ['-c', 'sleep 63'], { stdio: 'ignore' });
-		const timer = setTimeout(() => p.kill('SIGKILL'), 4000);
+		const p = cp.spawn('sh', ['-c', 'sleep 63'], { stdio: 'ignore', detached: true });
+		const timer = setTimeout(() => process.kill(-p.pid, 'SIGKILL'), 4000);
 		p.on('exit', (code, sig) => { clearTimeout(timer); r(`exit ${code} ${sig}`); });
 	});
 	await sleep(1500);
@@ -268,6 +273,28 @@ async function bg() {
 	}
 	say('detached', `${rc} ${Date.now() - t0 < 1500}`);
 	say('bg2_file', await pollFile('bg2.out'));
+	// as Claude Code's Bash tool (see agentlike.py)
+	const tdir = `/tmp/agentlike-node-${process.pid}`;
+	fs.mkdirSync(tdir, { recursive: true });
+	say('task_dir', tdir);
+	const fd = fs.openSync(`${tdir}/task.output`, 'w');
+	const task = cp.spawn('sh', ['-c', `echo start $(uname -n); sleep 2; echo end; pwd -P > ${tdir}/cwd`],
+	    { stdio: ['ignore', fd, fd] });
+	fs.closeSync(fd);
+	const taskDone = new Promise(r => task.on('exit', code => r(code)));
+	const seen = [];
+	const end = Date.now() + 30000;
+	while (Date.now() < end) {
+		const text = fs.readFileSync(`${tdir}/task.output`, 'utf8');
+		if (text && !seen.includes(text))
+			seen.push(text);
+		if (text.includes('end\n'))
+			break;
+		await sleep(100);
+	}
+	say('task_seen', seen.map(x => x.replace(/\n/g, '|')));
+	say('task_rc', String(await taskDone));
+	say('task_cwd', fs.readFileSync(`${tdir}/cwd`, 'utf8').trim());
 }
 
 async function fresh() {
