@@ -119,6 +119,17 @@ ran_to_end() {
 	fi
 }
 
+# audit_mark, then audit_commands: the commands agentd ran (its audit
+# log) since the mark, one "ARGV STATUS" a line (ARGV comma-separated,
+# %-escaped as the log has it; STATUS exit=N or signal=NAME)
+audit_mark() {
+	_audit_at=$(wc -l < "$T/audit.log")
+}
+audit_commands() {
+	tail -n +$((_audit_at + 1)) "$T/audit.log" |
+	    sed -n 's/.* op=command path=[^ ]* argv=\([^ ]*\) \([a-z]*=[A-Z0-9]*\) .*/\1 \2/p'
+}
+
 # wait_file PATH [SECONDS]
 wait_file() {
 	for _ in $(seq 1 $((${2:-30} * 20))); do
@@ -167,6 +178,7 @@ for a in $agents; do
 
 	# ---- a: read, edit with a temp file and rename, run the tests --------
 
+	audit_mark
 	out=$(agent $a edit $a/edit 2>&1)
 	is "$(field cwd)" "$WS/$a/edit" "$a edit: the program's cwd is the remote project"
 	is "$(field bug_lines)" "[2]" "$a edit: it read the remote-only source and found the bug"
@@ -182,10 +194,13 @@ for a in $agents; do
 	is "$(cd "$R/ws/$a/edit" && ls -A | tr '\n' ' ')" \
 	    "Makefile calc.c calc.h test_calc test_calc.c " \
 	    "$a edit: remotely, the project and the built test, no temp file"
+	is "$(audit_commands | tr '\n' '|')" "make,test exit=2|make,test exit=0|" \
+	    "$a edit: agentd ran make test twice: it failed, then passed"
 	ran_to_end edit
 
 	# ---- b: write files and a Makefile, build, run, git commit ----------
 
+	audit_mark
 	out=$(agent $a build $a/build 2>&1)
 	is "$(field wrote)" '[".gitignore","Makefile","check.sh","greet.c","greet.h","main.c"]' \
 	    "$a build: the files it wrote are listed"
@@ -207,10 +222,14 @@ for a in $agents; do
 	    "$a build: the binary is on the remote side and runs there"
 	is "$(od -An -c -N4 "$R/ws/$a/build/hello" 2>&1 | tr -d ' ')" '177ELF' \
 	    "$a build: an ELF made by the remote gcc"
+	like "$(audit_commands | tr '\n' '|')" \
+	    "^make exit=0\|\./hello exit=0\|\./check\.sh exit=0\|git,init,-q exit=0\|git,add,-A exit=0\|git,.*,commit,.* exit=0\|.*git.*log.* exit=0\|.*git.*status.* exit=0\|\$" \
+	    "$a build: agentd ran make, the program, the script and git"
 	ran_to_end build
 
 	# ---- c: search a tree only the remote side has ------------------------
 
+	audit_mark
 	out=$(agent $a search . 2>&1)
 	is "$(field walk)" "$want_walk" "$a search: in-process walk finds the remote tree (files, dirs, names)"
 	is "$(field glob)" "$want_py" "$a search: glob **/*.py as the remote side has it"
@@ -219,10 +238,13 @@ for a in $agents; do
 	is "$(field grep_cmd)" "0 $want_hits" "$a search: grep -rl as a command, remotely"
 	is "$(field find_cmd)" "0 $want_py" "$a search: find -name as a command, remotely"
 	is "$(field agree)" "true" "$a search: the commands and the in-process search agree"
+	like "$(audit_commands | tr '\n' '|')" "^grep,-rl,NEEDLE_zmx,tree exit=0\|/bin/sh,-c,find%20tree%20.* exit=0\|\$" \
+	    "$a search: agentd ran grep and find, nothing else"
 	ran_to_end search
 
 	# ---- d: a command that runs too long is killed by the timeout ------
 
+	audit_mark
 	agent $a timeout $a/timeout > "$T/$a.timeout.out" 2>&1 &
 	runner=$!
 	wait_file "$SYNC/$a/timeout-running" 30
@@ -251,10 +273,13 @@ for a in $agents; do
 		;;
 	esac
 	is "$(field elapsed_ok)" "true" "$a timeout: the program waited for its timeouts only"
+	is "$(audit_commands | sed 's/.* //' | sort | tr '\n' ' ')" "signal=KILL signal=KILL signal=TERM " \
+	    "$a timeout: agentd's log: the three commands died of the signals sent"
 	ran_to_end timeout
 
 	# ---- e: background commands, collected later ----------------------------
 
+	audit_mark
 	out=$(agent $a bg $a/bg 2>&1)
 	is "$(field popen_returned_early) $(field early_exists)" "true false" \
 	    "$a bg: the command started in the background; its file is not there yet"
@@ -273,6 +298,8 @@ for a in $agents; do
 	is "$(cat "$R$tdir/task.output" "$R$tdir/cwd" 2>&1 | tr '\n' '|')" \
 	    "start zmx-remote|end|$WS/$a/bg|" "$a bg: the task's files are in the remote /tmp"
 	ok $([ -n "$tdir" ] && [ ! -e "$tdir" ]; echo $?) "$a bg: and not in the local /tmp"
+	is "$(audit_commands | sed 's/.* //' | tr '\n' ' ')" "exit=0 exit=0 exit=0 " \
+	    "$a bg: agentd ran the three commands"
 	ran_to_end bg
 
 	# ---- f: a file changed remotely between two steps is read fresh -----
