@@ -287,9 +287,23 @@ run_profile(struct run *run, const char *path)
 	return r;
 }
 
+/* Shells that stay local when the agent is Claude Code: its Bash tool
+ * sources a shell snapshot from the agent's home and runs the user's
+ * command in it, so the shell itself runs here, under the shim, and
+ * every program it starts runs where the cwd is. */
+static const char *const run_claude_shells[] = { "bash", "zsh" };
+
+static int
+run_is_claude(const char *agent)
+{
+	const char *base = strrchr(agent, '/');
+
+	return strcmp(base != NULL ? base + 1 : agent, "claude") == 0;
+}
+
 /* The rules that follow the user's when there is no profile. */
 static int
-run_defaults(struct run *run, int no_tmp)
+run_defaults(struct run *run, int no_tmp, const char *agent)
 {
 	const char *home = getenv("HOME");
 	char h[PATH_MAX];
@@ -318,6 +332,12 @@ run_defaults(struct run *run, int no_tmp)
 		return r;
 	if (!no_tmp && (r = run_rule(run, "default rule", "/tmp", "")) != 0)
 		return r;
+	if (agent != NULL && run_is_claude(agent))
+		for (i = 0; i < sizeof(run_claude_shells) /
+		    sizeof(run_claude_shells[0]); i++)
+			if ((r = run_exec_rule(run, "default rule", 0,
+			    run_claude_shells[i])) != 0)
+				return r;
 	return 0;
 }
 
@@ -728,7 +748,8 @@ run_main(int argc, char **argv)
 	    *profile == '\0')
 		profile = NULL;
 	if ((r = profile != NULL ? run_profile(&run, profile) :
-	    run_defaults(&run, no_tmp)) != 0)
+	    run_defaults(&run, no_tmp, optind < argc ? argv[optind] :
+	    NULL)) != 0)
 		goto out;
 	if (fflush(run.policy) != 0) {
 		zmx_cli_warn("run", "out of memory");
@@ -844,6 +865,8 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "  local /tmp/cc-socks\n"
 "  remote WORKSPACE\n"
 "  remote /tmp            (not with --no-tmp)\n"
+"  exec local bash        (AGENT named claude: Claude Code's Bash tool)\n"
+"  exec local zsh         (the same)\n"
 "\n"
 "zmx run waits for AGENT, passing on the signals another process sends it\n"
 "(INT, QUIT, TERM, HUP, USR1, USR2). The session's processes share a private\n"

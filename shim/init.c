@@ -20,6 +20,7 @@
 #include "memfd.h"
 #include "real.h"
 #include "shim.h"
+#include "sys.h"
 
 __thread struct zmx_tls zmx_tls __attribute__((tls_model("initial-exec")));
 
@@ -60,8 +61,8 @@ load_policy(void)
 /* No lock of the shim may be copied into a child while another thread
  * holds it: all are taken before fork (none is held across a round trip)
  * and released after, in a fixed order. */
-static void
-atfork_prepare(void)
+void
+zmx_fork_prepare(void)
 {
 	zmx_conn_atfork_prepare();
 	zmx_vcwd_fork(0);
@@ -69,8 +70,8 @@ atfork_prepare(void)
 	zmx_dir_fork(0);
 }
 
-static void
-atfork_parent(void)
+void
+zmx_fork_parent(void)
 {
 	zmx_dir_fork(1);
 	zmx_fdtab_fork(1);
@@ -78,8 +79,8 @@ atfork_parent(void)
 	zmx_conn_atfork_parent();
 }
 
-static void
-atfork_child(void)
+void
+zmx_fork_child(void)
 {
 	zmx_dir_fork(2);
 	zmx_fdtab_fork(2);
@@ -88,6 +89,7 @@ atfork_child(void)
 	zmx_vcwd_pid = (int)syscall(SYS_getpid);
 	zmx_tls.vfork_pid = 0;	/* a vfork child's, from before: not ours */
 	zmx_tls.vfork_conn = 0;	/* the connections were the parent's */
+	zmx_sud_arm();		/* fork cleared it */
 }
 
 __attribute__((constructor)) static void
@@ -109,8 +111,11 @@ zmx_init(void)
 	zmx_memfd_init();
 	zmx_exec_init();
 	zmx_memfd_adopt();
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(zmx_fork_prepare, zmx_fork_parent, zmx_fork_child);
+	/* libuv would do file I/O through io_uring, behind every hook */
+	setenv("UV_USE_IO_URING", "0", 1);
 	__atomic_store_n(&zmx_shim_ready, 1, __ATOMIC_RELEASE);
+	zmx_sud_init();
 out:
 	zmx_tls.depth--;
 }

@@ -1,5 +1,6 @@
-/* sys.h - file syscalls by number, routed to the dispatcher: the table
- * behind syscall() now and the Syscall User Dispatch handler next. */
+/* sys.h - syscalls by number, routed to the dispatcher: the table behind
+ * the syscall() hook (wrap_syscall.c) and the Syscall User Dispatch
+ * handler (sud.c), so both see what the libc symbols see. */
 #ifndef ZMX_SYS_H
 #define ZMX_SYS_H
 
@@ -9,5 +10,39 @@
 /* a[6] are the syscall's arguments. Returns its result, -errno, or
  * ZMX_SYS_LOCAL. */
 long	zmx_sys_dispatch(long nr, const long *a);
+
+/* The syscall itself, made from the shim's own text (which Syscall User
+ * Dispatch never traps): its result or -errno; errno untouched. */
+static inline long
+zmx_raw_syscall(long nr, const long *a)
+{
+	register long r10 __asm__("r10") = a[3];
+	register long r8 __asm__("r8") = a[4];
+	register long r9 __asm__("r9") = a[5];
+	long ret;
+
+	__asm__ volatile("syscall"
+	    : "=a"(ret)
+	    : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8),
+	      "r"(r9)
+	    : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* sud.c: Syscall User Dispatch and the shim's ownership of SIGSYS. */
+void	zmx_sud_init(void);		/* the constructor, once ready */
+void	zmx_sud_arm(void);		/* this thread; a fork child */
+int	zmx_sud_armed(void);		/* raw syscalls are trapped */
+/* rt_sigaction and rt_sigprocmask as the program asked for them, with
+ * SIGSYS kept for the shim: its handler recorded, never blocked. The
+ * kernel's struct layout; a[] as zmx_sys_dispatch's. */
+long	zmx_sud_rt_sigaction(const long *a);
+long	zmx_sud_rt_sigprocmask(const long *a);
+
+/* init.c: what a fork does to the shim's state, around a fork libc did
+ * not make (a raw clone from the program's text). */
+void	zmx_fork_prepare(void);
+void	zmx_fork_parent(void);
+void	zmx_fork_child(void);
 
 #endif

@@ -312,8 +312,10 @@ execlp(const char *file, const char *arg, ...)
  * whose first remote call would come from the child gets its connection
  * here, before. The wrapper cannot be a C function that calls vfork and
  * returns: the child would return through its frame and wreck it for the
- * parent. So it calls vfork_prepare() and jumps to libc's vfork, which
- * returns straight to the program. */
+ * parent. So it calls vfork_prepare() and makes the syscall as libc's
+ * vfork does, the return address in a register; the child, whose Syscall
+ * User Dispatch the kernel cleared, arms it again (sud.c) before it
+ * returns to the program. */
 static void vfork_prepare(void) __attribute__((used));
 
 static void
@@ -333,6 +335,15 @@ vfork_prepare(void)
 	errno = e;
 }
 
+static int vfork_failed(int r) __attribute__((used));
+
+static int
+vfork_failed(int r)
+{
+	errno = -r;
+	return -1;
+}
+
 #if defined(__x86_64__)
 __asm__(
 	".text\n"
@@ -343,7 +354,25 @@ __asm__(
 	"	sub $8, %rsp\n"		/* the call's 16-byte alignment */
 	"	call vfork_prepare\n"
 	"	add $8, %rsp\n"
-	"	jmp *real_vfork(%rip)\n"
+	"	pop %rdi\n"		/* as glibc's: the return address */
+	"	mov $58, %eax\n"	/* SYS_vfork */
+	"	syscall\n"
+	"	push %rdi\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	cmp $-4095, %rax\n"
+	"	jae 2f\n"
+	"	ret\n"
+	"1:	sub $8, %rsp\n"	/* the child: SUD was cleared */
+	"	call zmx_sud_arm\n"
+	"	add $8, %rsp\n"
+	"	xor %eax, %eax\n"
+	"	ret\n"
+	"2:	mov %eax, %edi\n"
+	"	sub $8, %rsp\n"
+	"	call vfork_failed\n"
+	"	add $8, %rsp\n"
+	"	ret\n"
 	".size vfork, .-vfork\n");
 #endif
 

@@ -1,8 +1,8 @@
 /* wrap_syscall.c - libc's generic syscall() function: libuv (node) calls
  * statx through it, Bun (Claude Code) statx and getdents64 (DESIGN.md
  * decision 4). A table by syscall number routes the file calls to the
- * same dispatcher as the libc symbols; Syscall User Dispatch will use the
- * same table for raw syscall instructions. */
+ * same dispatcher as the libc symbols; the Syscall User Dispatch handler
+ * (sud.c) uses the same table for raw syscall instructions. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include "fs.h"
 #include "guard.h"
 #include "real.h"
+#include "shim.h"
 #include "sys.h"
 
 #define A(i)	(a[i])
@@ -150,6 +151,39 @@ static long sys_fcntl(const long *a)
 	return r < 0 ? -errno : zmx_fs_dup_to((int)A(0), (int)r, (int)r);
 }
 
+/* openat2(2): glibc has no wrapper, Bun makes it raw. RESOLVE_* flags
+ * are for the kernel's walk; a remote path is resolved by agentd, inside
+ * the key's scope, whatever they say. */
+struct zmx_open_how {
+	unsigned long long	flags, mode, resolve;
+};
+
+static long sys_openat2(const long *a)
+{
+	const struct zmx_open_how *how = (const void *)A(2);
+	struct zmx_where w;
+	int r;
+
+	if (how == NULL || (size_t)A(3) < sizeof(*how))
+		return ZMX_SYS_LOCAL;	/* the kernel says EFAULT/EINVAL */
+	if ((r = zmx_where((int)A(0), P(1), 0, &w)) < 0)
+		return r;
+	if (r != ZMX_REMOTE)
+		return ZMX_SYS_LOCAL;
+	return zmx_fs_openat((int)A(0), P(1), (int)how->flags,
+	    (mode_t)how->mode);
+}
+
+/* io_uring would read and write files behind every hook (libuv uses it
+ * for file I/O when it can): programs fall back to plain syscalls. */
+static long sys_io_uring_setup(const long *a)
+{ (void)a; return -ENOSYS; }
+
+static long sys_rt_sigaction(const long *a)
+{ return zmx_sud_rt_sigaction(a); }
+static long sys_rt_sigprocmask(const long *a)
+{ return zmx_sud_rt_sigprocmask(a); }
+
 /* Indexed by syscall number; a hole means "not a file call: pass it on". */
 static long (*const sys_table[])(const long *) = {
 	[SYS_open] = sys_open,
@@ -199,6 +233,10 @@ static long (*const sys_table[])(const long *) = {
 	[SYS_dup2] = sys_dup2,
 	[SYS_dup3] = sys_dup3,
 	[SYS_fcntl] = sys_fcntl,
+	[SYS_openat2] = sys_openat2,
+	[SYS_io_uring_setup] = sys_io_uring_setup,
+	[SYS_rt_sigaction] = sys_rt_sigaction,
+	[SYS_rt_sigprocmask] = sys_rt_sigprocmask,
 };
 
 long
