@@ -262,6 +262,9 @@ async function bg() {
 	say('early_exists', String(fs.existsSync('bg.out')));
 	await fsp.writeFile('notes.txt', 'working while the command runs\n');
 	say('bg_file', await pollFile('bg.out'));
+	// collect it now: wait for it again (unref'd, its end would not keep
+	// node's loop alive once its stdout closed)
+	p.ref();
 	const code = await closed;
 	say('collected', `${code} ${out.trim()}`);
 	t0 = Date.now();
