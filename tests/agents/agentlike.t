@@ -168,7 +168,10 @@ count_md5() {
 }
 
 (cd "$R/ws" && find tree -type f) > "$T/want.files"
-want_walk="$(count_md5 < "$T/want.files" | cut -d' ' -f1) files $(cd "$R/ws" && find tree -mindepth 1 -type d | wc -l) dirs $(count_md5 < "$T/want.files" | cut -d' ' -f2)"
+# "N files D dirs MD5", as the programs print their walk
+set -- $(count_md5 < "$T/want.files")
+want_walk="$1 files $(cd "$R/ws" && find tree -mindepth 1 -type d | wc -l) dirs $2"
+set --
 want_py=$(grep '\.py$' "$T/want.files" | count_md5)
 want_c=$(grep '\.c$' "$T/want.files" | count_md5)
 want_hits=$( (cd "$R/ws" && grep -rl NEEDLE_zmx tree) | count_md5)
@@ -313,6 +316,9 @@ for a in $agents; do
 		zmx_remote sh -c "printf 'value=two (changed remotely)\n' > $a/fresh/config.txt;
 		    echo 'made remotely' > $a/fresh/added.txt; rm $a/fresh/gone.txt"
 	fi
+	# the next turn comes a model's answer later; libzmx(7) allows a window
+	# of agentd's reading the change's inotify event before it shows
+	sleep 0.3
 	echo "next turn" >&7
 	wait $runner
 	exec 7>&-
