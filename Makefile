@@ -137,8 +137,14 @@ $(B)/tests/latproxy: tests/tools/latproxy.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -g -O2 -o $@ $< -lpthread
 
+# rawsys: raw syscall instructions in a program's own text (its bench
+# mode times trapped ones for scripts/bench agents)
+$(B)/tests/rawsys: tests/progs/rawsys.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -g -O2 -pthread -o $@ $<
+
 bench: all $(B)/tests/bench_ops $(B)/tests/bench_session $(B)/tests/bench_load \
-	$(B)/tests/bench_cmd $(B)/tests/latproxy
+	$(B)/tests/bench_cmd $(B)/tests/latproxy $(B)/tests/rawsys
 	ZMX_BUILD=$(abspath $(B)) bash scripts/bench
 
 demo: all

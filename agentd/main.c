@@ -522,7 +522,7 @@ main(int argc, char **argv)
 	void *ctx = NULL, *router = NULL, *zap = NULL;
 	time_t last_sweep = time(NULL), now;
 	int sfd = -1, nitems, i, r, status = EXIT_USAGE, stop = 0, wrote = 0;
-	int resume_ms = MAIN_RESUME_MS, timeout;
+	int resume_ms = MAIN_RESUME_MS, timeout, waiting;
 
 	zmx_log_init("agentd", NULL);
 	if (parse_args(argc, argv, &cfg) < 0)
@@ -660,7 +660,11 @@ main(int argc, char **argv)
 		/* the commands' pipes, ptys and reapers */
 		items[nitems++] = (zmq_pollitem_t){ NULL, zmx_proc_fd(),
 		    ZMQ_POLLIN, 0 };
-		timeout = zmx_flow_pending() || zmx_dispatch_later_flush() ?
+		/* flush first: a reply it sends may find no room and be
+		 * held, which makes the flow pending (a flush that left
+		 * nothing waiting must not mean "sleep to the sweep") */
+		waiting = zmx_dispatch_later_flush();
+		timeout = waiting || zmx_flow_pending() ?
 		    resume_ms : MAIN_SWEEP_SECONDS * 1000;
 		timeout = zmx_proc_timeout(timeout);
 		if (zmq_poll(items, nitems, timeout) < 0) {

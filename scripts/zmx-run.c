@@ -293,17 +293,27 @@ run_profile(struct run *run, const char *path)
  * every program it starts runs where the cwd is. */
 static const char *const run_claude_shells[] = { "bash", "zsh" };
 
-static int
-run_is_claude(const char *agent)
+static const char *
+run_base(const char *path)
 {
-	const char *base = strrchr(agent, '/');
+	const char *base = strrchr(path, '/');
 
-	return strcmp(base != NULL ? base + 1 : agent, "claude") == 0;
+	return base != NULL ? base + 1 : path;
+}
+
+/* claude, or node running a script of Claude Code's package. */
+static int
+run_is_claude(char *const *argv)
+{
+	if (strcmp(run_base(argv[0]), "claude") == 0)
+		return 1;
+	return strcmp(run_base(argv[0]), "node") == 0 && argv[1] != NULL &&
+	    strstr(argv[1], "/@anthropic-ai/claude-code/") != NULL;
 }
 
 /* The rules that follow the user's when there is no profile. */
 static int
-run_defaults(struct run *run, int no_tmp, const char *agent)
+run_defaults(struct run *run, int no_tmp, char *const *agent)
 {
 	const char *home = getenv("HOME");
 	char h[PATH_MAX];
@@ -589,6 +599,7 @@ run_spawn(struct run *run, char **argv, int verbose,
 static int
 run_exec(struct run *run, char **argv, int verbose)
 {
+	char pid[24];
 	struct stat st;
 	int i, err;
 
@@ -606,6 +617,14 @@ run_exec(struct run *run, char **argv, int verbose)
 			    run->env[i].name, strerror(errno));
 			return ZMX_EXIT_USAGE;
 		}
+	/* the agent's own process stays local through the execs that
+	 * start it (a "#!/usr/bin/env node" line, a wrapper script) */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (setenv("ZMX_AGENT_PID", pid, 1) < 0) {
+		zmx_cli_warn("run", "setenv ZMX_AGENT_PID: %s",
+		    strerror(errno));
+		return ZMX_EXIT_USAGE;
+	}
 	if (verbose)
 		zmx_cli_warn("run", "%s in %s through %s", argv[0],
 		    run->workspace, getenv("ZMX_ENDPOINT"));
@@ -748,7 +767,7 @@ run_main(int argc, char **argv)
 	    *profile == '\0')
 		profile = NULL;
 	if ((r = profile != NULL ? run_profile(&run, profile) :
-	    run_defaults(&run, no_tmp, optind < argc ? argv[optind] :
+	    run_defaults(&run, no_tmp, optind < argc ? argv + optind :
 	    NULL)) != 0)
 		goto out;
 	if (fflush(run.policy) != 0) {
@@ -865,7 +884,8 @@ const struct zmx_cli_cmd zmx_run_cmd = {
 "  local /tmp/cc-socks\n"
 "  remote WORKSPACE\n"
 "  remote /tmp            (not with --no-tmp)\n"
-"  exec local bash        (AGENT named claude: Claude Code's Bash tool)\n"
+"  exec local bash        (AGENT named claude, or node running Claude\n"
+"                         Code's cli.js: its Bash tool)\n"
 "  exec local zsh         (the same)\n"
 "\n"
 "zmx run waits for AGENT, passing on the signals another process sends it\n"

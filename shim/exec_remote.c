@@ -41,12 +41,25 @@ extern char **environ;
  * locally. Read-only afterwards. */
 static char exec_path[PATH_MAX];
 
+/* zmx run's child, the agent's own process (ZMX_AGENT_PID): its execs
+ * are how the agent starts (a "#!/usr/bin/env node" line, a wrapper
+ * script), so they stay local. */
+static long agent_pid;
+
 void
 zmx_exec_init(void)
 {
 	const char *e = getenv("ZMX_EXEC");
 	char lib[PATH_MAX], *slash;
 	Dl_info di;
+
+	if ((e = getenv("ZMX_AGENT_PID")) != NULL) {
+		agent_pid = atol(e);
+		/* only that process: the agent's children run commands */
+		if (agent_pid != (long)getpid())
+			unsetenv("ZMX_AGENT_PID");
+		e = getenv("ZMX_EXEC");
+	}
 
 	if (e != NULL && *e != '\0') {
 		if (strlen(e) < sizeof(exec_path))
@@ -97,6 +110,22 @@ remote_cwd(char *out, size_t len, int *remote)
 	return -ENOENT;
 }
 
+/* The agent's own process bookkeeping: ps or pgrep run by the agent
+ * itself (tree-kill asks `ps --ppid PID` for its children, to kill a
+ * command that timed out) must see local processes. What the agent's
+ * shell runs follows the rules. */
+static int
+agents_own(const char *file)
+{
+	const char *base = strrchr(file, '/');
+
+	if (agent_pid == 0 || (agent_pid != (long)getpid() &&
+	    agent_pid != (long)getppid()))
+		return 0;
+	base = base ? base + 1 : file;
+	return strcmp(base, "ps") == 0 || strcmp(base, "pgrep") == 0;
+}
+
 /* Whether a program is zmx's own (it runs where it is). */
 static int
 is_ours(const char *path)
@@ -115,7 +144,7 @@ zmx_exec_plan(const char *file, int search, struct zmx_exec_plan *p)
 	int cwd_remote, rule, r;
 
 	if (exec_path[0] == '\0' || !zmx_policy.any_remote || file == NULL ||
-	    *file == '\0')
+	    *file == '\0' || agents_own(file))
 		return 0;
 	if (remote_cwd(p->cwd, sizeof(p->cwd), &cwd_remote) < 0)
 		return 0;
@@ -234,6 +263,9 @@ zmx_exec_remote(const char *file, int search, char *const argv[],
 	uint64_t h;
 	int fd, r, n = 0;
 
+	/* the agent's process replacing its image is the agent starting */
+	if (agent_pid != 0 && agent_pid == (long)getpid())
+		return 1;
 	if ((r = zmx_exec_plan(file, search, &p)) <= 0)
 		return r < 0 ? r : 1;
 	if ((fd = zmx_conn_session_fd()) < 0)

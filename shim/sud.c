@@ -66,9 +66,12 @@ struct ksigaction {
 	unsigned long	 mask;
 };
 
-/* Set once by zmx_sud_init() before the program runs. */
-static int sud_on;
-static unsigned long text_start, text_len;
+/* Set once by zmx_sud_init() before the program runs. A vfork child
+ * arms itself from these in assembly (wrap_exec.c): the layout is fixed. */
+struct zmx_sud_conf zmx_sud_conf = { .sigsys_mask = SIGSYS_BIT };
+#define sud_on		zmx_sud_conf.on
+#define text_start	zmx_sud_conf.start
+#define text_len	zmx_sud_conf.len
 
 /* The program's own SIGSYS disposition, kernel form. Written by
  * whichever thread changes it (under prog_lock), read by the handler. */
@@ -111,17 +114,16 @@ prog_lock_drop(void)
 int
 zmx_sud_armed(void)
 {
-	return sud_on;
+	return (int)sud_on;
 }
 
 void
 zmx_sud_arm(void)
 {
-	unsigned long m = SIGSYS_BIT;
-
 	if (!sud_on)
 		return;
-	raw(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&m, 0, sizeof(m));
+	raw(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&zmx_sud_conf.sigsys_mask,
+	    0, 8);
 	raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, SUD_INCLUSIVE_ON,
 	    (long)text_start, (long)text_len);
 }

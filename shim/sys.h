@@ -30,6 +30,13 @@ zmx_raw_syscall(long nr, const long *a)
 }
 
 /* sud.c: Syscall User Dispatch and the shim's ownership of SIGSYS. */
+struct zmx_sud_conf {
+	long		on;		/* offset 0: raw syscalls are trapped */
+	unsigned long	start;		/* 8: the executable's text */
+	unsigned long	len;		/* 16 */
+	unsigned long	sigsys_mask;	/* 24: SIGSYS's bit, for unblocking */
+};
+extern struct zmx_sud_conf zmx_sud_conf;
 void	zmx_sud_init(void);		/* the constructor, once ready */
 void	zmx_sud_arm(void);		/* this thread; a fork child */
 int	zmx_sud_armed(void);		/* raw syscalls are trapped */

@@ -312,10 +312,11 @@ execlp(const char *file, const char *arg, ...)
  * whose first remote call would come from the child gets its connection
  * here, before. The wrapper cannot be a C function that calls vfork and
  * returns: the child would return through its frame and wreck it for the
- * parent. So it calls vfork_prepare() and makes the syscall as libc's
- * vfork does, the return address in a register; the child, whose Syscall
- * User Dispatch the kernel cleared, arms it again (sud.c) before it
- * returns to the program. */
+ * parent. So it calls vfork_prepare(), keeps the return address in a
+ * thread-local slot and calls the next vfork (libc's, or ASan's, which
+ * must see the parent come back); the child, whose Syscall User Dispatch
+ * the kernel cleared, arms it again before it returns to the program,
+ * with raw calls and no C frame on the stack the parent gets back. */
 static void vfork_prepare(void) __attribute__((used));
 
 static void
@@ -335,14 +336,11 @@ vfork_prepare(void)
 	errno = e;
 }
 
-static int vfork_failed(int r) __attribute__((used));
-
-static int
-vfork_failed(int r)
-{
-	errno = -r;
-	return -1;
-}
+/* The caller's return address while libc's (or ASan's) vfork runs: the
+ * child and the parent both come back through it, and neither may keep
+ * it on the stack they share. */
+__thread unsigned long zmx_vfork_ret
+    __attribute__((tls_model("initial-exec"), used));
 
 #if defined(__x86_64__)
 __asm__(
@@ -354,25 +352,36 @@ __asm__(
 	"	sub $8, %rsp\n"		/* the call's 16-byte alignment */
 	"	call vfork_prepare\n"
 	"	add $8, %rsp\n"
-	"	pop %rdi\n"		/* as glibc's: the return address */
-	"	mov $58, %eax\n"	/* SYS_vfork */
+	"	pop %rdi\n"
+	"	mov zmx_vfork_ret@gottpoff(%rip), %rax\n"
+	"	mov %rdi, %fs:(%rax)\n"
+	"	call *real_vfork(%rip)\n"
+	"	mov zmx_vfork_ret@gottpoff(%rip), %rcx\n"
+	"	push %fs:(%rcx)\n"
+	"	test %eax, %eax\n"
+	"	jnz 3f\n"		/* the parent, or -1 and errno */
+	/* the child, whose SUD the kernel cleared, arms it again with
+	 * raw calls (zmx_sud_arm's, without a C frame on the stack it
+	 * shares with its parent): rt_sigprocmask(SIG_UNBLOCK, SIGSYS),
+	 * then prctl(PR_SET_SYSCALL_USER_DISPATCH, INCLUSIVE_ON, start,
+	 * len) */
+	"	cmpq $0, zmx_sud_conf(%rip)\n"
+	"	je 2f\n"
+	"	mov $14, %eax\n"
+	"	mov $1, %edi\n"
+	"	lea zmx_sud_conf+24(%rip), %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $8, %r10d\n"
 	"	syscall\n"
-	"	push %rdi\n"
-	"	test %rax, %rax\n"
-	"	jz 1f\n"
-	"	cmp $-4095, %rax\n"
-	"	jae 2f\n"
-	"	ret\n"
-	"1:	sub $8, %rsp\n"	/* the child: SUD was cleared */
-	"	call zmx_sud_arm\n"
-	"	add $8, %rsp\n"
-	"	xor %eax, %eax\n"
-	"	ret\n"
-	"2:	mov %eax, %edi\n"
-	"	sub $8, %rsp\n"
-	"	call vfork_failed\n"
-	"	add $8, %rsp\n"
-	"	ret\n"
+	"	mov $157, %eax\n"
+	"	mov $59, %edi\n"
+	"	mov $2, %esi\n"
+	"	mov zmx_sud_conf+8(%rip), %rdx\n"
+	"	mov zmx_sud_conf+16(%rip), %r10\n"
+	"	xor %r8d, %r8d\n"
+	"	syscall\n"
+	"2:	xor %eax, %eax\n"
+	"3:	ret\n"
 	".size vfork, .-vfork\n");
 #endif
 

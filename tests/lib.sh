@@ -114,7 +114,8 @@ rss_kb() {
 # /proc): a shell is its pid 1 (init ignores signals it has no handler
 # for, and agentd takes its own through a signalfd), agentd its child;
 # $T/local-only is hidden there under an empty tmpfs, for programs only
-# the local side has.
+# the local side has; so is every directory ZMX_AGENTD_HIDE names
+# (space-separated absolute paths, e.g. an agent's install).
 
 # zmx_start_agentd [AGENTD ARGS...]: agentd serving tcp on loopback from
 # its own mount+UTS namespace, hostname zmx-remote, audit log $T/audit.log.
@@ -136,6 +137,9 @@ zmx_start_agentd() {
 			mount --bind "$1/remote/ws" "$1/ws"
 			mount --bind "$1/remote/tmp" /tmp
 			mount -t tmpfs none "$1/local-only"
+			for d in ${ZMX_AGENTD_HIDE:-}; do
+				mount -t tmpfs none "$d"
+			done
 			t=$1
 			shift
 			"$@" &

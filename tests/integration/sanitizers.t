@@ -14,7 +14,7 @@ fi
 
 # tests that drive many different programs through the shim, and
 # agentd's fault and abuse tests
-for t in coreutils bash python git faults abuse session identity proc exec; do
+for t in coreutils bash python git faults abuse session identity proc exec sud; do
 	f=$top/tests/integration/$t.t
 	[ -f "$f" ] || continue
 	out=$(ZMX_BUILD=$top/build-asan ZMX_ASAN=1 bash "$f" 2>&1)
