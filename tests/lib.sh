@@ -48,7 +48,8 @@ is() {	# is GOT WANT DESCRIPTION
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" | head -40
+		# on stderr: prove shows it without -v, so a CI log says why
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2" | head -40 >&2
 	fi
 }
 
@@ -57,14 +58,14 @@ like() {	# like GOT REGEX DESCRIPTION
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2" | head -40
+		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2" | head -40 >&2
 	fi
 }
 
 unlike() {	# unlike GOT REGEX DESCRIPTION
 	if printf '%s' "$1" | grep -Eq -- "$2"; then
 		ok 1 "$3"
-		printf '#   got:  %s\n#   must not match: %s\n' "$1" "$2" | head -40
+		printf '#   got:  %s\n#   must not match: %s\n' "$1" "$2" | head -40 >&2
 	else
 		ok 0 "$3"
 	fi
