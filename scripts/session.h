@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "cookie.h"
@@ -185,5 +186,11 @@ int	zmx_session_open(const char *dir);
  * *lost: files that could not be written back (kept in recovery files). */
 int	zmx_session_serve(struct zmx_session_cfg *cfg, pid_t agent, int child,
 	    const sigset_t *sigs, int *lost);
+
+/* session_digests.c: fd's sha256 into digest, its fstat into sb; from
+ * the cache of earlier sessions when the file is unchanged. 0 or
+ * -errno. */
+int	zmx_digest_file(int fd, const char *local, unsigned char *digest,
+	    struct stat *sb);
 
 #endif

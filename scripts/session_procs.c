@@ -14,8 +14,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <sodium.h>
-
 #include "log.h"
 #include "session.h"
 
@@ -186,17 +184,14 @@ local_program(const struct zmx_msg_spawn *s, char *out, size_t len)
 static struct staged *
 stage_new(const char *path, const char *local)
 {
-	crypto_hash_sha256_state h;
 	struct staged *st;
 	struct stat sb;
-	unsigned char *buf;
-	ssize_t n;
 	int fd;
 
 	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	/* the same file staged for another name, or hashed for another
-	 * command a moment ago: no second hash */
+	/* the same file hashed for another command a moment ago: no
+	 * second hash */
 	if (fstat(fd, &sb) == 0)
 		for (st = stages; st != NULL; st = st->next)
 			if (st->dev == sb.st_dev && st->ino == sb.st_ino &&
@@ -204,21 +199,16 @@ stage_new(const char *path, const char *local)
 				close(fd);
 				return st;
 			}
-	if (fstat(fd, &sb) < 0 || (st = calloc(1, sizeof(*st))) == NULL ||
-	    (buf = malloc(ZMX_CHUNK)) == NULL) {
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		close(fd);
 		return NULL;
 	}
-	crypto_hash_sha256_init(&h);
-	while ((n = read(fd, buf, ZMX_CHUNK)) > 0)
-		crypto_hash_sha256_update(&h, buf, (size_t)n);
-	free(buf);
-	close(fd);
-	if (n < 0) {
+	if (zmx_digest_file(fd, local, st->digest, &sb) < 0) {
+		close(fd);
 		free(st);
 		return NULL;
 	}
-	crypto_hash_sha256_final(&h, st->digest);
+	close(fd);
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	snprintf(st->local, sizeof(st->local), "%s", local);
 	st->dev = sb.st_dev;

@@ -22,6 +22,8 @@ export PYTHONDONTWRITEBYTECODE=1
 B=${ZMX_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 T=$(mktemp -d /var/tmp/zmxt.XXXXXX)
 WS=$T/ws
+# the session's cache of staged programs' digests: the test's own
+export XDG_CACHE_HOME=$T/cache
 R=$T/remote
 mkdir -p "$WS" "$R/ws" "$R/tmp"
 chmod 1777 "$R/tmp"

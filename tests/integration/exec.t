@@ -266,6 +266,10 @@ if cc -static -o "$T/local-only/shello" "$R/ws/hello.c" 2>/dev/null; then
 	out=$(ZMX_STATS=1 zmx_run "$T/spawner" execve "$T/local-only/shello" 2>"$T/stage2.err")
 	is "$(echo $out)" "hello from zmx-remote execve: exit 0" "run again in a new session"
 	unlike "$(cat "$T/stage2.err")" " stage [0-9]" "the second session uploads nothing"
+	# the digest is remembered across sessions (hashing a big binary
+	# would stall each new session): one line, from the first
+	is "$(grep -c "local-only/shello\$" "$XDG_CACHE_HOME/zmx/staged-digests" 2>&1)" 1 \
+	    "the second session took the program's digest from the first's cache"
 	diag "STAGE requests in the first session: ${n1:-?}"
 else
 	ok 0 "# SKIP no static libc to build a static binary"
