@@ -24,6 +24,9 @@ T=$(mktemp -d /var/tmp/zmxt.XXXXXX)
 WS=$T/ws
 # the session's cache of staged programs' digests: the test's own
 export XDG_CACHE_HOME=$T/cache
+# a make the tests run is not a sub-make of `make check` (it would print
+# "make[1]: Entering directory" and look for the jobserver)
+unset MAKELEVEL MAKEFLAGS MFLAGS
 R=$T/remote
 mkdir -p "$WS" "$R/ws" "$R/tmp"
 chmod 1777 "$R/tmp"
