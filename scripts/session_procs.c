@@ -188,17 +188,11 @@ stage_new(const char *path, const char *local)
 	struct stat sb;
 	int fd;
 
+	/* hashed for another command of it a moment ago: no second hash */
+	if ((st = stage_find(path)) != NULL)
+		return st;
 	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	/* the same file hashed for another command a moment ago: no
-	 * second hash */
-	if (fstat(fd, &sb) == 0)
-		for (st = stages; st != NULL; st = st->next)
-			if (st->dev == sb.st_dev && st->ino == sb.st_ino &&
-			    stage_fresh(st) && strcmp(st->path, path) == 0) {
-				close(fd);
-				return st;
-			}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		close(fd);
 		return NULL;

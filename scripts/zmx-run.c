@@ -293,21 +293,13 @@ run_profile(struct run *run, const char *path)
  * every program it starts runs where the cwd is. */
 static const char *const run_claude_shells[] = { "bash", "zsh" };
 
-static const char *
-run_base(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	return base != NULL ? base + 1 : path;
-}
-
 /* claude, or node running a script of Claude Code's package. */
 static int
 run_is_claude(char *const *argv)
 {
-	if (strcmp(run_base(argv[0]), "claude") == 0)
+	if (strcmp(zmx_path_base(argv[0]), "claude") == 0)
 		return 1;
-	return strcmp(run_base(argv[0]), "node") == 0 && argv[1] != NULL &&
+	return strcmp(zmx_path_base(argv[0]), "node") == 0 && argv[1] != NULL &&
 	    strstr(argv[1], "/@anthropic-ai/claude-code/") != NULL;
 }
 
@@ -318,7 +310,7 @@ run_defaults(struct run *run, int no_tmp, char *const *agent)
 	const char *home = getenv("HOME");
 	char h[PATH_MAX];
 	size_t i;
-	int r;
+	int r, claude = agent != NULL && run_is_claude(agent);
 
 	/* A remote "/" would take the agent's own binary and libraries
 	 * with it. */
@@ -341,7 +333,7 @@ run_defaults(struct run *run, int no_tmp, char *const *agent)
 	/* Claude Code's scratch dir: the files its Bash tool's commands
 	 * write their output to (it passes them as stdout, and the shell
 	 * runs here), and its own git bookkeeping of edits */
-	if (agent != NULL && run_is_claude(agent)) {
+	if (claude) {
 		snprintf(h, sizeof(h), "/tmp/claude-%ld", (long)getuid());
 		if ((r = run_rule(run, "default rule", h, NULL)) != 0)
 			return r;
@@ -350,7 +342,7 @@ run_defaults(struct run *run, int no_tmp, char *const *agent)
 		return r;
 	if (!no_tmp && (r = run_rule(run, "default rule", "/tmp", "")) != 0)
 		return r;
-	if (agent != NULL && run_is_claude(agent))
+	if (claude)
 		for (i = 0; i < sizeof(run_claude_shells) /
 		    sizeof(run_claude_shells[0]); i++)
 			if ((r = run_exec_rule(run, "default rule", 0,

@@ -117,12 +117,11 @@ remote_cwd(char *out, size_t len, int *remote)
 static int
 agents_own(const char *file)
 {
-	const char *base = strrchr(file, '/');
+	const char *base = zmx_path_base(file);
 
 	if (agent_pid == 0 || (agent_pid != (long)getpid() &&
 	    agent_pid != (long)getppid()))
 		return 0;
-	base = base ? base + 1 : file;
 	return strcmp(base, "ps") == 0 || strcmp(base, "pgrep") == 0;
 }
 
@@ -130,9 +129,8 @@ agents_own(const char *file)
 static int
 is_ours(const char *path)
 {
-	const char *base = strrchr(path, '/');
+	const char *base = zmx_path_base(path);
 
-	base = base ? base + 1 : path;
 	return strcmp(path, exec_path) == 0 || strcmp(base, "zmx-exec") == 0 ||
 	    strcmp(base, "zmx") == 0;
 }

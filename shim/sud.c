@@ -111,12 +111,6 @@ prog_lock_drop(void)
 	__atomic_store_n(&prog_lock, 0, __ATOMIC_RELEASE);
 }
 
-int
-zmx_sud_armed(void)
-{
-	return (int)sud_on;
-}
-
 void
 zmx_sud_arm(void)
 {
@@ -156,8 +150,8 @@ chain(int sig, siginfo_t *si, void *ctx)
 		pa.handler(sig);
 }
 
-long
-zmx_sud_rt_sigaction(const long *a)
+static long
+sud_rt_sigaction(const long *a)
 {
 	const struct ksigaction *act = (const void *)a[1];
 	struct ksigaction *old = (void *)a[2], copy;
@@ -189,8 +183,8 @@ zmx_sud_rt_sigaction(const long *a)
 	return zmx_raw_syscall(SYS_rt_sigaction, b);
 }
 
-long
-zmx_sud_rt_sigprocmask(const long *a)
+static long
+sud_rt_sigprocmask(const long *a)
 {
 	unsigned long m;
 	long b[6] = { a[0], a[1], a[2], a[3], 0, 0 };
@@ -200,6 +194,16 @@ zmx_sud_rt_sigprocmask(const long *a)
 	m = *(const unsigned long *)a[1] & ~SIGSYS_BIT;
 	b[1] = (long)&m;
 	return zmx_raw_syscall(SYS_rt_sigprocmask, b);
+}
+
+long
+zmx_sud_signals(long nr, const long *a)
+{
+	if (nr == SYS_rt_sigaction)
+		return sud_rt_sigaction(a);
+	if (nr == SYS_rt_sigprocmask)
+		return sud_rt_sigprocmask(a);
+	return ZMX_SYS_LOCAL;
 }
 
 /* The libc names for the same, which glibc does not route through any
@@ -246,7 +250,7 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	a[1] = act != NULL ? (long)&kact : 0;
 	a[2] = (long)&kold;
 	a[3] = 8;
-	if ((r = (int)zmx_sud_rt_sigaction(a)) < 0) {
+	if ((r = (int)sud_rt_sigaction(a)) < 0) {
 		errno = -r;
 		return -1;
 	}
@@ -373,13 +377,9 @@ sud_call(long nr, const long *a)
 		r = execve((const char *)a[0], (char *const *)a[1],
 		    (char *const *)a[2]);
 		return r < 0 ? -errno : r;
-	case SYS_rt_sigaction:
-		return zmx_sud_rt_sigaction(a);
-	case SYS_rt_sigprocmask:
-		if ((r = zmx_sud_rt_sigprocmask(a)) != ZMX_SYS_LOCAL)
-			return r;
-		return zmx_raw_syscall(nr, a);
 	}
+	if ((r = zmx_sud_signals(nr, a)) != ZMX_SYS_LOCAL)
+		return r;
 	if (!zmx_guard_enter())
 		return zmx_raw_syscall(nr, a);
 	r = zmx_sys_dispatch(nr, a);

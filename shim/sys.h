@@ -39,12 +39,13 @@ struct zmx_sud_conf {
 extern struct zmx_sud_conf zmx_sud_conf;
 void	zmx_sud_init(void);		/* the constructor, once ready */
 void	zmx_sud_arm(void);		/* this thread; a fork child */
-int	zmx_sud_armed(void);		/* raw syscalls are trapped */
 /* rt_sigaction and rt_sigprocmask as the program asked for them, with
- * SIGSYS kept for the shim: its handler recorded, never blocked. The
- * kernel's struct layout; a[] as zmx_sys_dispatch's. */
-long	zmx_sud_rt_sigaction(const long *a);
-long	zmx_sud_rt_sigprocmask(const long *a);
+ * SIGSYS kept for the shim: its handler recorded, never blocked. Both
+ * channels (a trap, syscall()) ask first, before the guard: that holds
+ * inside the shim too. The result, -errno, or ZMX_SYS_LOCAL (another
+ * call, or nothing to change: make it as it is). a[] as
+ * zmx_sys_dispatch's. */
+long	zmx_sud_signals(long nr, const long *a);
 
 /* init.c: what a fork does to the shim's state, around a fork libc did
  * not make (a raw clone from the program's text). */

@@ -179,11 +179,6 @@ static long sys_openat2(const long *a)
 static long sys_io_uring_setup(const long *a)
 { (void)a; return -ENOSYS; }
 
-static long sys_rt_sigaction(const long *a)
-{ return zmx_sud_rt_sigaction(a); }
-static long sys_rt_sigprocmask(const long *a)
-{ return zmx_sud_rt_sigprocmask(a); }
-
 /* Indexed by syscall number; a hole means "not a file call: pass it on". */
 static long (*const sys_table[])(const long *) = {
 	[SYS_open] = sys_open,
@@ -235,8 +230,6 @@ static long (*const sys_table[])(const long *) = {
 	[SYS_fcntl] = sys_fcntl,
 	[SYS_openat2] = sys_openat2,
 	[SYS_io_uring_setup] = sys_io_uring_setup,
-	[SYS_rt_sigaction] = sys_rt_sigaction,
-	[SYS_rt_sigprocmask] = sys_rt_sigprocmask,
 };
 
 long
@@ -263,6 +256,13 @@ syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	if ((r = zmx_sud_signals(nr, a)) != ZMX_SYS_LOCAL) {
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		return r;
+	}
 	if (!zmx_guard_enter())
 		return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	r = zmx_sys_dispatch(nr, a);
