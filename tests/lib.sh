@@ -224,6 +224,22 @@ zmx_remote() {
 	    /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$WS" "$@"
 }
 
+# The processes in agentd's PID namespace (ZMX_AGENTD_PIDNS=1) whose
+# command line matches PATTERN, a count.
+remote_count() {	# remote_count PATTERN
+	zmx_remote sh -c 'for p in /proc/[0-9]*; do
+		tr "\0" " " < $p/cmdline 2>/dev/null; echo; done' |
+	    grep -c -- "$1"
+}
+
+wait_gone() {	# wait_gone PATTERN: 0 once no remote process matches (10 s)
+	for _ in $(seq 1 100); do
+		[ "$(remote_count "$1")" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The shim built with ASan needs the runtime loaded first; zmx run puts
 # libzmx.so first, so the order check is relaxed (malloc still resolves
 # to the runtime, which is all it needs).

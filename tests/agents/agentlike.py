@@ -108,42 +108,13 @@ def edit():
                       if "passed" in l or "ran on" in l or l.startswith("FAIL")])
 
 
-GREET_H = "const char *greeting(void);\n"
-GREET_C = """#include <stdio.h>
-#include <sys/utsname.h>
-#include "greet.h"
-const char *greeting(void)
-{
-	static char buf[128];
-	struct utsname u;
-	uname(&u);
-	snprintf(buf, sizeof buf, "hello from %s", u.nodename);
-	return buf;
-}
-"""
-MAIN_C = """#include <stdio.h>
-#include "greet.h"
-int main(void)
-{
-	printf("%s, 6*7=%d\\n", greeting(), 6 * 7);
-	return 0;
-}
-"""
-MAKEFILE = """CC = gcc
-hello: main.o greet.o
-\t$(CC) -o $@ main.o greet.o
-%.o: %.c greet.h
-\t$(CC) -c -o $@ $<
-clean:
-\trm -f hello *.o
-"""
-CHECK_SH = '#!/bin/sh\necho "check on $(uname -n): $(./hello | wc -c) bytes"\n'
+# the files the build scenario writes, the same for both programs
+PROJECT = json.loads((pathlib.Path(__file__).parent /
+                      "agentlike_project.json").read_text())
 
 
 def build():
-    files = {"greet.h": GREET_H, "greet.c": GREET_C, "main.c": MAIN_C,
-             "Makefile": MAKEFILE, ".gitignore": "hello\n*.o\n", "check.sh": CHECK_SH}
-    for name, text in files.items():
+    for name, text in PROJECT.items():
         mode = 0o755 if name.endswith(".sh") else 0o644
         with open(name, "w", opener=lambda p, fl: os.open(p, fl, mode)) as f:
             f.write(text)

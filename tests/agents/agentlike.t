@@ -85,7 +85,8 @@ done
 
 zmx_start_agentd --linger 3
 # the programs only the local side has (agentd's namespace hides $T/local-only)
-cp "$here/agentlike.py" "$here/agentlike_node.mjs" "$T/local-only/" ||
+cp "$here/agentlike.py" "$here/agentlike_node.mjs" \
+    "$here/agentlike_project.json" "$T/local-only/" ||
     echo "Bail out! cannot copy the programs to $T/local-only"
 
 # agent NAME SCENARIO DIR: the program under zmx run, cwd the workspace
@@ -135,21 +136,6 @@ wait_file() {
 	for _ in $(seq 1 $((${2:-30} * 20))); do
 		[ -e "$1" ] && return 0
 		sleep 0.05
-	done
-	return 1
-}
-
-# the processes in agentd's PID namespace whose command line matches
-remote_count() {
-	zmx_remote sh -c 'for p in /proc/[0-9]*; do
-		tr "\0" " " < $p/cmdline 2>/dev/null; echo; done' |
-	    grep -c -- "$1"
-}
-
-wait_gone() {	# wait_gone PATTERN: 0 once no remote process matches
-	for _ in $(seq 1 100); do
-		[ "$(remote_count "$1")" = 0 ] && return 0
-		sleep 0.1
 	done
 	return 1
 }

@@ -95,36 +95,9 @@ async function edit() {
 	    l.includes('passed') || l.includes('ran on') || l.startsWith('FAIL')));
 }
 
-const GREET_H = 'const char *greeting(void);\n';
-const GREET_C = `#include <stdio.h>
-#include <sys/utsname.h>
-#include "greet.h"
-const char *greeting(void)
-{
-	static char buf[128];
-	struct utsname u;
-	uname(&u);
-	snprintf(buf, sizeof buf, "hello from %s", u.nodename);
-	return buf;
-}
-`;
-const MAIN_C = `#include <stdio.h>
-#include "greet.h"
-int main(void)
-{
-	printf("%s, 6*7=%d\\n", greeting(), 6 * 7);
-	return 0;
-}
-`;
-const MAKEFILE = `CC = gcc
-hello: main.o greet.o
-\t$(CC) -o $@ main.o greet.o
-%.o: %.c greet.h
-\t$(CC) -c -o $@ $<
-clean:
-\trm -f hello *.o
-`;
-const CHECK_SH = '#!/bin/sh\necho "check on $(uname -n): $(./hello | wc -c) bytes"\n';
+// the files the build scenario writes, the same for both programs
+const PROJECT = JSON.parse(fs.readFileSync(
+    new URL('agentlike_project.json', import.meta.url), 'utf8'));
 
 // spawn, as agents run their shell tool: collect output, await the close
 function spawnCollect(file, args, opts = {}) {
@@ -139,9 +112,7 @@ function spawnCollect(file, args, opts = {}) {
 }
 
 async function build() {
-	const files = { 'greet.h': GREET_H, 'greet.c': GREET_C, 'main.c': MAIN_C,
-	    'Makefile': MAKEFILE, '.gitignore': 'hello\n*.o\n', 'check.sh': CHECK_SH };
-	await Promise.all(Object.entries(files).map(([n, t]) =>
+	await Promise.all(Object.entries(PROJECT).map(([n, t]) =>
 	    fsp.writeFile(n, t, { mode: n.endsWith('.sh') ? 0o755 : 0o644 })));
 	say('wrote', fs.readdirSync('.').sort());
 	let [rc, out] = await spawnCollect('make', []);

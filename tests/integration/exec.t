@@ -277,20 +277,6 @@ fi
 
 # ---- nothing is left behind on agentd -----------------------------------------
 
-# the processes in agentd's PID namespace running PATTERN
-remote_count() {
-	zmx_remote sh -c 'for p in /proc/[0-9]*; do
-		tr "\0" " " < $p/cmdline 2>/dev/null; echo; done' |
-	    grep -c -- "$1"
-}
-wait_gone() {	# wait_gone PATTERN: 0 once no remote process matches
-	for _ in $(seq 1 100); do
-		[ "$(remote_count "$1")" = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 cat > "$T/kill9.py" <<'P'
 import os, signal, subprocess, sys, time
 p = subprocess.Popen(["sh", "-c", "sleep 301 & sleep 302"])

@@ -373,39 +373,40 @@ bench(long n)
 	return 0;
 }
 
+static int
+after_exec(void)
+{
+	printf("after exec put %d\n", put("exec.txt", "new image\n"));
+	show("exec.txt");
+	return 0;
+}
+
+/* The modes that take no argument. */
+static const struct {
+	const char	*name;
+	int		(*run)(void);
+} modes[] = {
+	{ "basic", basic }, { "threads", threads }, { "fork", forks },
+	{ "vfork", vforks }, { "after-exec", after_exec },
+	{ "sigsys", sigsys }, { "seccomp", seccomp }, { "blocked", blocked },
+	{ "iouring", iouring },
+#ifdef RAWSYS_EARLY
+	{ "early", early },
+#endif
+};
+
 int
 main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "basic";
+	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(m, "basic") == 0)
-		return basic();
-	if (strcmp(m, "threads") == 0)
-		return threads();
-	if (strcmp(m, "fork") == 0)
-		return forks();
-	if (strcmp(m, "vfork") == 0)
-		return vforks();
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(m, modes[i].name) == 0)
+			return modes[i].run();
 	if (strcmp(m, "exec") == 0)
 		return execs(argv[0]);
-	if (strcmp(m, "after-exec") == 0) {
-		printf("after exec put %d\n", put("exec.txt", "new image\n"));
-		show("exec.txt");
-		return 0;
-	}
-	if (strcmp(m, "sigsys") == 0)
-		return sigsys();
-	if (strcmp(m, "seccomp") == 0)
-		return seccomp();
-	if (strcmp(m, "blocked") == 0)
-		return blocked();
-	if (strcmp(m, "iouring") == 0)
-		return iouring();
-#ifdef RAWSYS_EARLY
-	if (strcmp(m, "early") == 0)
-		return early();
-#endif
 	if (strcmp(m, "bench") == 0)
 		return bench(argc > 2 ? atol(argv[2]) : 1000000);
 	fprintf(stderr, "rawsys: unknown mode %s\n", m);
